@@ -1,0 +1,65 @@
+"""Checks for the assignments: each asserts, and says what was expected, what came, and a hint.
+
+A check cell in an assignment notebook calls one function of ``gancourse.checks.exNN``; the
+grader (``python -m gancourse.grade``) turns a raised ``CheckFailed`` into a failed exercise.
+Every check is tested against known-wrong implementations (tests/test_checks_*.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+__all__ = ["CheckFailed", "fail", "expect", "expect_close", "as_array", "passed"]
+
+
+class CheckFailed(AssertionError):
+    """An exercise's check did not pass; the message says what was expected and gives a hint."""
+
+
+def fail(exercise: str, message: str, hint: str | None = None):
+    """Raise CheckFailed for ``exercise`` (e.g. '1.2') with a message and an optional hint."""
+    text = f"Exercise {exercise}: {message}"
+    if hint:
+        text += f"\nHint: {hint}"
+    raise CheckFailed(text)
+
+
+def expect(condition, exercise: str, message: str, hint: str | None = None) -> None:
+    """Fail ``exercise`` with ``message`` unless ``condition`` holds."""
+    if not bool(condition):
+        fail(exercise, message, hint)
+
+
+def as_array(value, exercise: str, what: str) -> np.ndarray:
+    """Convert a student's answer (number, list, ndarray or tensor) to a float64 array, or fail."""
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().double().numpy()
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        fail(exercise, f"{what} should be a number or an array of numbers, got {type(value).__name__}: {value!r}")
+    return arr
+
+
+def expect_close(
+    got, expected, exercise: str, what: str, *, rtol: float = 1e-6, atol: float = 1e-9, hint: str | None = None
+) -> None:
+    """Fail unless ``got`` equals ``expected`` (same shape, within rtol/atol; inf matches inf)."""
+    got_arr = as_array(got, exercise, what)
+    exp_arr = np.asarray(expected, dtype=np.float64)
+    if got_arr.shape != exp_arr.shape:
+        fail(exercise, f"{what} should have shape {exp_arr.shape}, got shape {got_arr.shape}", hint)
+    if not np.allclose(got_arr, exp_arr, rtol=rtol, atol=atol, equal_nan=False):
+        fail(exercise, f"{what}: expected {_short(exp_arr)}, got {_short(got_arr)}", hint)
+
+
+def _short(arr: np.ndarray) -> str:
+    if arr.ndim == 0:
+        return f"{float(arr):.6g}"
+    return np.array2string(arr, precision=5, threshold=12, edgeitems=3)
+
+
+def passed(exercise: str) -> None:
+    """Print the line a check prints when it passes."""
+    print(f"Exercise {exercise}: passed ✓")

@@ -1,0 +1,95 @@
+"""Checks for assignment 00 (solutions/00_warmup.ipynb): the toy ring, the [-1, 1] range, high quality."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from gancourse import data
+from gancourse.checks import as_array, expect, expect_close, fail, passed
+
+
+def ring_modes(fn) -> None:
+    """Exercise 0.1: ring_modes_by_hand(n_modes, radius) equals the protocol's evenly spaced modes."""
+    for n_modes, radius in [(8, 2.0), (5, 1.0), (12, 3.5)]:
+        got = fn(n_modes, radius)
+        arr = as_array(got, "0.1", f"ring_modes_by_hand({n_modes}, {radius})")
+        expect(
+            arr.shape == (n_modes, 2),
+            "0.1",
+            f"ring_modes_by_hand({n_modes}, {radius}) should have shape ({n_modes}, 2), got {arr.shape}",
+        )
+        expect_close(
+            arr,
+            data.ring_modes(n_modes, radius),
+            "0.1",
+            f"ring_modes_by_hand({n_modes}, {radius})",
+            atol=1e-5,
+            hint="angles 2*pi*k/n for k = 0..n-1 (no mode at 2*pi: it would duplicate the one at 0), in radians",
+        )
+    passed("0.1")
+
+
+def to_course_range(fn) -> None:
+    """Exercise 0.2: uint8 images in [0, 255] map linearly onto float32 in [-1, 1]."""
+    images = torch.tensor([[0, 255], [127, 128]], dtype=torch.uint8).reshape(1, 1, 2, 2)
+    got = fn(images.clone())
+    if not isinstance(got, torch.Tensor):
+        fail("0.2", f"to_course_range should return a torch.Tensor, got {type(got).__name__}")
+    expect(
+        got.dtype == torch.float32,
+        "0.2",
+        f"the result should be float32, got {got.dtype}",
+        "convert before dividing: integer arithmetic truncates",
+    )
+    expect_close(
+        got,
+        images.float() / 127.5 - 1,
+        "0.2",
+        "to_course_range([[0, 255], [127, 128]])",
+        atol=1e-6,
+        hint="0 should map to -1 and 255 to +1: divide by 127.5, then subtract 1",
+    )
+    passed("0.2")
+
+
+def high_quality_fraction(fn) -> None:
+    """Exercise 0.3: fraction of samples within 3 std (Euclidean) of their nearest mode."""
+    modes = torch.tensor([[0.0, 0.0], [10.0, 0.0]])
+    samples = torch.tensor([[0.1, 0.0], [0.0, 0.29], [0.25, 0.25], [10.0, 0.35], [9.8, 0.0], [5.0, 5.0]])
+    # distances to the nearest mode: 0.1, 0.29, 0.354, 0.35, 0.2, 7.07; 3 * std = 0.3
+    expected = 3 / 6
+    got = fn(samples, modes, 0.1)
+    expect_close(
+        got,
+        expected,
+        "0.3",
+        "high_quality_fraction on six hand-placed points (std 0.1)",
+        atol=1e-6,
+        hint="use the Euclidean distance to the NEAREST mode and compare it with 3 * std",
+    )
+    ring = data.sample_ring(2500, seed=1)
+    expect_close(
+        fn(ring, data.ring_modes(), data.RING_STD),
+        float(((torch.cdist(ring, data.ring_modes()).min(1).values) <= 3 * data.RING_STD).float().mean()),
+        "0.3",
+        "high_quality_fraction on 2,500 ring samples",
+        atol=1e-6,
+    )
+    passed("0.3")
+
+
+def answer_real_fraction(answer) -> None:
+    """Exercise 0.4: the exact fraction of real 2-D Gaussian samples within 3 std of their mean."""
+    expected = 1 - math.exp(-4.5)
+    expect_close(
+        answer,
+        expected,
+        "0.4",
+        "the fraction of real samples that are high quality",
+        atol=5e-4,
+        hint="in 2-D, |x - mu| / std follows a Rayleigh law: P(r <= 3) = 1 - exp(-3**2 / 2); "
+        "0.9973 is the 1-D three-sigma rule",
+    )
+    passed("0.4")
