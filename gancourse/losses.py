@@ -1,0 +1,101 @@
+"""GAN losses on logits, with numerically stable BCE, and the objectives the one loop trains with.
+
+Goodfellow et al. 2014 (the minimax loss and the non-saturating generator loss); Salimans et al.
+2016 (one-sided label smoothing, feature matching); Arjovsky et al. 2017 (the WGAN losses).
+Taught in notebooks/02_optimal_discriminator.ipynb and 05_vanilla_gan.ipynb; WGAN in 06.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def _check_logits(x: torch.Tensor, name: str) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if x.ndim != 1:
+        raise ValueError(f"{name} must be 1-D logits of shape (N,), got shape {tuple(x.shape)}")
+    return x
+
+
+def d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, real_label: float = 1.0) -> torch.Tensor:
+    """-E[log D(x)] - E[log(1 - D(G(z)))] on logits; ``real_label`` < 1 is one-sided label smoothing."""
+    _check_logits(real_logits, "real_logits"), _check_logits(fake_logits, "fake_logits")
+    if not 0.0 < real_label <= 1.0:
+        raise ValueError(f"real_label must be in (0, 1], got {real_label}")
+    real = F.binary_cross_entropy_with_logits(real_logits, torch.full_like(real_logits, real_label))
+    fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+    return real + fake
+
+
+def g_loss_saturating(fake_logits: torch.Tensor) -> torch.Tensor:
+    """E[log(1 - D(G(z)))], the minimax generator loss: log(1 - sigmoid(l)) = -softplus(l)."""
+    return -F.softplus(_check_logits(fake_logits, "fake_logits")).mean()
+
+
+def g_loss_nonsaturating(fake_logits: torch.Tensor) -> torch.Tensor:
+    """-E[log D(G(z))], the non-saturating generator loss: -log sigmoid(l) = softplus(-l)."""
+    return F.softplus(-_check_logits(fake_logits, "fake_logits")).mean()
+
+
+def feature_matching_loss(real_features: torch.Tensor, fake_features: torch.Tensor) -> torch.Tensor:
+    """||E f(x) - E f(G(z))||^2 over a hidden layer f of D (Salimans et al. 2016)."""
+    if real_features.shape[1:] != fake_features.shape[1:]:
+        raise ValueError(f"feature shapes differ: real {tuple(real_features.shape)}, fake {tuple(fake_features.shape)}")
+    return (real_features.mean(dim=0) - fake_features.mean(dim=0)).pow(2).sum()
+
+
+def wgan_critic_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """E[f(G(z))] - E[f(x)]: the critic maximises the gap, so it minimises its negative."""
+    return _check_logits(fake_scores, "fake_scores").mean() - _check_logits(real_scores, "real_scores").mean()
+
+
+def wgan_g_loss(fake_scores: torch.Tensor) -> torch.Tensor:
+    """-E[f(G(z))]."""
+    return -_check_logits(fake_scores, "fake_scores").mean()
+
+
+G_LOSSES = ("non-saturating", "saturating", "feature-matching")
+
+
+class GANObjective:
+    """The original GAN: BCE discriminator; a saturating, non-saturating or feature-matching generator."""
+
+    name = "gan"
+
+    def __init__(self, g_loss: str = "non-saturating", real_label: float = 1.0):
+        if g_loss not in G_LOSSES:
+            raise ValueError(f"g_loss must be one of {G_LOSSES}, got {g_loss!r}")
+        if not isinstance(real_label, (int, float)) or not 0.0 < real_label <= 1.0:
+            raise ValueError(f"real_label must be in (0, 1] (0.9 is one-sided label smoothing), got {real_label!r}")
+        self.g_kind, self.real_label = g_loss, float(real_label)
+
+    def d_loss(self, D, x_real: torch.Tensor, x_fake: torch.Tensor) -> torch.Tensor:
+        return d_loss(D(x_real), D(x_fake), self.real_label)
+
+    def g_loss(self, D, x_fake: torch.Tensor, x_real: torch.Tensor) -> torch.Tensor:
+        if self.g_kind == "feature-matching":
+            if not hasattr(D, "features"):
+                raise TypeError("feature matching needs a discriminator with a features(x) method")
+            return feature_matching_loss(D.features(x_real).detach(), D.features(x_fake))
+        logits = D(x_fake)
+        return g_loss_saturating(logits) if self.g_kind == "saturating" else g_loss_nonsaturating(logits)
+
+    def __repr__(self) -> str:
+        return f"GANObjective(g_loss={self.g_kind!r}, real_label={self.real_label})"
+
+
+class WGANObjective:
+    """WGAN (Arjovsky et al. 2017): critic minimises E f(fake) - E f(real); the generator -E f(fake)."""
+
+    name = "wgan"
+
+    def d_loss(self, D, x_real: torch.Tensor, x_fake: torch.Tensor) -> torch.Tensor:
+        return wgan_critic_loss(D(x_real), D(x_fake))
+
+    def g_loss(self, D, x_fake: torch.Tensor, x_real: torch.Tensor) -> torch.Tensor:
+        return wgan_g_loss(D(x_fake))
+
+    def __repr__(self) -> str:
+        return "WGANObjective()"

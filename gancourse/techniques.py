@@ -1,0 +1,109 @@
+"""Improved techniques for training GANs, as options (hooks) of the one loop.
+
+Salimans et al. 2016, "Improved Techniques for Training GANs" (historical averaging; feature
+matching and one-sided label smoothing live in gancourse.losses.GANObjective); Sønderby et al.
+2017 and Arjovsky & Bottou 2017 (instance noise); Karras et al. 2018 (minibatch standard
+deviation: gancourse.nets.MinibatchStd); Yazıcı et al. 2019 (an exponential moving average of G).
+Compared on the ring in notebooks/05_vanilla_gan.ipynb.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import torch
+
+from gancourse.train import Hook, TrainState
+
+
+class InstanceNoise(Hook):
+    """Add N(0, std_t^2) noise to D's real and fake inputs; std_t decays linearly from ``std`` to 0."""
+
+    def __init__(self, std: float = 0.1, anneal_steps: int | None = None):
+        if not (isinstance(std, (int, float)) and math.isfinite(std) and std > 0):
+            raise ValueError(f"std must be a positive finite number, got {std!r}")
+        if anneal_steps is not None and (not isinstance(anneal_steps, int) or anneal_steps < 1):
+            raise ValueError(f"anneal_steps must be a positive int or None, got {anneal_steps!r}")
+        self.std, self.anneal_steps = float(std), anneal_steps
+
+    def current_std(self, state: TrainState) -> float:
+        total = self.anneal_steps or state.steps or 1
+        return self.std * max(0.0, 1.0 - state.step / total)
+
+    def d_inputs(self, x_real, x_fake, state: TrainState):
+        std = self.current_std(state)
+        noise_r = torch.randn(x_real.shape, generator=state.generator, device=x_real.device)
+        noise_f = torch.randn(x_fake.shape, generator=state.generator, device=x_fake.device)
+        return x_real + std * noise_r, x_fake + std * noise_f
+
+
+class HistoricalAveraging(Hook):
+    """Penalise ||theta - mean of past theta||^2 for both nets (Salimans et al. 2016, section 3.3)."""
+
+    def __init__(self, weight: float = 1e-3):
+        if not (isinstance(weight, (int, float)) and math.isfinite(weight) and weight > 0):
+            raise ValueError(f"weight must be a positive finite number, got {weight!r}")
+        self.weight = float(weight)
+        self.count = 0
+        self.avg_G: list[torch.Tensor] = []
+        self.avg_D: list[torch.Tensor] = []
+
+    def setup(self, state: TrainState) -> None:
+        if not self.avg_G:
+            self.avg_G = [p.detach().clone() for p in state.G.parameters()]
+            self.avg_D = [p.detach().clone() for p in state.D.parameters()]
+            self.count = 1
+
+    @staticmethod
+    def _penalty(params, averages) -> torch.Tensor:
+        return sum((p - a).pow(2).sum() for p, a in zip(params, averages))
+
+    def d_penalty(self, state: TrainState):
+        return self.weight * self._penalty(state.D.parameters(), self.avg_D)
+
+    def g_penalty(self, state: TrainState):
+        return self.weight * self._penalty(state.G.parameters(), self.avg_G)
+
+    @torch.no_grad()
+    def after_step(self, state: TrainState) -> None:
+        self.count += 1
+        for avg, p in zip(self.avg_G + self.avg_D, list(state.G.parameters()) + list(state.D.parameters())):
+            avg.add_(p - avg, alpha=1.0 / self.count)  # running mean of all past parameters
+
+    def state_dict(self) -> dict:
+        return {"count": self.count, "avg_G": self.avg_G, "avg_D": self.avg_D}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.count, self.avg_G, self.avg_D = int(state["count"]), list(state["avg_G"]), list(state["avg_D"])
+
+
+class EMA(Hook):
+    """Keep an exponential moving average of G's weights in ``self.G`` (sample from it, not from G)."""
+
+    def __init__(self, decay: float = 0.999):
+        if not (isinstance(decay, float) and 0.0 < decay < 1.0):
+            raise ValueError(f"decay must be a float in (0, 1), got {decay!r}")
+        self.decay = decay
+        self.G: torch.nn.Module | None = None
+        self._pending: dict | None = None
+
+    def setup(self, state: TrainState) -> None:
+        if self.G is None:
+            self.G = copy.deepcopy(state.G).requires_grad_(False)
+        if self._pending:
+            self.G.load_state_dict(self._pending["G"])
+            self._pending = None
+
+    @torch.no_grad()
+    def after_step(self, state: TrainState) -> None:
+        for e, p in zip(self.G.parameters(), state.G.parameters()):
+            e.lerp_(p, 1.0 - self.decay)
+        for e, b in zip(self.G.buffers(), state.G.buffers()):
+            e.copy_(b)
+
+    def state_dict(self) -> dict:
+        return {"G": self.G.state_dict()} if self.G is not None else {}
+
+    def load_state_dict(self, state: dict) -> None:
+        self._pending = state or None  # applied in setup(), once the copy of G exists

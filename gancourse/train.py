@@ -1,0 +1,426 @@
+"""The one training loop of the course: alternating D/G updates, used by every training notebook.
+
+Goodfellow et al. 2014 (alternating updates), Arjovsky et al. 2017 (n_critic critic steps per
+generator step). Taught in notebooks/05_vanilla_gan.ipynb; WGAN (06), WGAN-GP (07), DCGAN (08)
+and the evaluation lecture (09) train through it. Batches are drawn by index from a data set
+resident on the device, and all randomness comes from one seeded generator that checkpoints
+save, so a resumed run continues exactly like an uninterrupted one (on CPU).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from gancourse.losses import GANObjective
+
+
+class NonFiniteLossError(RuntimeError):
+    """A loss became NaN or infinite; the message names the step."""
+
+
+class Hook:
+    """A per-step option of the loop (instance noise, historical averaging, clipping, EMA, ...).
+
+    Override what you need; every method gets the TrainState. ``needs_host`` is True when the
+    hook must run Python on the host every step, which rules out a captured (CUDA-graph) step.
+    """
+
+    needs_host = False
+
+    def setup(self, state: TrainState) -> None:
+        """Called once before the first step (after a resume too)."""
+
+    def d_inputs(self, x_real, x_fake, state: TrainState):
+        """Transform what D sees in its own step (e.g. instance noise)."""
+        return x_real, x_fake
+
+    def d_penalty(self, state: TrainState) -> torch.Tensor | None:
+        """A term added to D's loss."""
+        return None
+
+    def g_penalty(self, state: TrainState) -> torch.Tensor | None:
+        """A term added to G's loss."""
+        return None
+
+    def after_d_step(self, state: TrainState) -> None:
+        """After each optimiser step of D (e.g. weight clipping)."""
+
+    def after_step(self, state: TrainState) -> None:
+        """After each generator step (e.g. running averages)."""
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
+
+
+@dataclass
+class TrainState:
+    """What hooks can see: the nets, optimisers, the step and the loop's random generator."""
+
+    G: nn.Module
+    D: nn.Module
+    opt_G: torch.optim.Optimizer
+    opt_D: torch.optim.Optimizer
+    generator: torch.Generator
+    device: torch.device
+    step: int = 0
+    steps: int = 0
+
+
+@dataclass
+class Run:
+    """The result of train(): logged scalars, sample snapshots and timing."""
+
+    history: dict[str, list[float]] = field(default_factory=dict)
+    snapshots: list[tuple[int, torch.Tensor]] = field(default_factory=list)
+    steps: int = 0
+    seconds: float = 0.0
+    resumed_from: int | None = None
+
+    def last(self, key: str) -> float:
+        return self.history[key][-1]
+
+
+def _positive_int(value, name: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def check_lr(lr, name: str = "lr") -> float:
+    """Raise unless lr is a positive finite number."""
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
+        raise ValueError(f"{name} must be a positive finite number, got {lr!r}")
+    return float(lr)
+
+
+def check_betas(betas, name: str = "betas") -> tuple[float, float]:
+    """Raise unless betas is a pair of floats in [0, 1)."""
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"{name} must be a pair (beta1, beta2), got {betas!r}")
+    for b in betas:
+        if isinstance(b, bool) or not isinstance(b, (int, float)) or not 0.0 <= b < 1.0:
+            raise ValueError(f"{name} must lie in [0, 1), got {betas!r}")
+    return (float(betas[0]), float(betas[1]))  # floats: torch 2.14 rejects betas=(0, 0.9)
+
+
+def adam(params, lr: float = 2e-4, betas=(0.5, 0.999), **kwargs) -> torch.optim.Adam:
+    """Adam with checked lr and betas (floats, as torch 2.14 requires)."""
+    return torch.optim.Adam(params, lr=check_lr(lr), betas=check_betas(betas), **kwargs)
+
+
+def _check_optimizer(opt, model: nn.Module, name: str) -> None:
+    if not isinstance(opt, torch.optim.Optimizer):
+        raise TypeError(f"{name} must be a torch.optim.Optimizer, got {type(opt).__name__}")
+    owned = {id(p) for group in opt.param_groups for p in group["params"]}
+    if not any(id(p) in owned for p in model.parameters()):
+        raise ValueError(f"{name} does not optimise the parameters of the network it is paired with")
+    for group in opt.param_groups:
+        check_lr(group["lr"], f"{name}'s lr")
+        if "betas" in group:
+            check_betas(group["betas"], f"{name}'s betas")
+
+
+def _latent_dim(G: nn.Module, latent_dim) -> int:
+    latent_dim = getattr(G, "latent_dim", None) if latent_dim is None else latent_dim
+    if latent_dim is None:
+        raise ValueError("latent_dim is needed: give latent_dim= or a generator with a latent_dim attribute")
+    return _positive_int(latent_dim, "latent_dim")
+
+
+def _check_data(data, device) -> tuple[torch.Tensor | None, Callable | None, tuple[int, ...]]:
+    if callable(data) and not isinstance(data, torch.Tensor):
+        probe = data(2, torch.Generator(device=device).manual_seed(0))
+        if not isinstance(probe, torch.Tensor) or probe.shape[0] != 2:
+            raise ValueError("a data sampler must return a tensor of n samples when called as sampler(n, generator)")
+        sample_shape = tuple(probe.shape[1:])
+        _check_range(probe, "the sampler's output")
+        return None, data, sample_shape
+    if not isinstance(data, torch.Tensor):
+        raise TypeError(f"data must be a tensor (N, ...) or a sampler(n, generator), got {type(data).__name__}")
+    if data.ndim < 2 or len(data) == 0:
+        raise ValueError(f"data must be a non-empty batch (N, ...), got shape {tuple(data.shape)}")
+    if not data.is_floating_point():
+        raise TypeError(f"data must be floating point, got {data.dtype}")
+    _check_range(data, "data")
+    return data.to(device), None, tuple(data.shape[1:])
+
+
+def _check_range(x: torch.Tensor, what: str) -> None:
+    if not torch.isfinite(x).all():
+        raise ValueError(f"{what} contains {int((~torch.isfinite(x)).sum())} non-finite values")
+    if x.ndim == 4:
+        lo, hi = x.min().item(), x.max().item()
+        if lo < -1.001 or hi > 1.001:
+            raise ValueError(
+                f"{what}: images must be scaled to [-1, 1] (a Tanh generator's range), got [{lo:.3g}, {hi:.3g}]; "
+                "load_mnist() returns them so"
+            )
+
+
+def save_checkpoint(path: str | os.PathLike, payload: dict) -> None:
+    """torch.save to a temp file in the same folder, then os.replace: never a half-written checkpoint."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def load_checkpoint(path: str | os.PathLike, map_location=None) -> dict:
+    """Load a checkpoint written by train() (weights_only=True: tensors and plain containers only)."""
+    return torch.load(Path(path), map_location=map_location, weights_only=True)
+
+
+@torch.no_grad()
+def sample(G: nn.Module, n: int, *, z: torch.Tensor | None = None, seed: int | None = None, batch_size: int = 1000):
+    """n samples of G in eval mode, without gradients, returned on the CPU."""
+    device = next(G.parameters()).device
+    if z is None:
+        gen = torch.Generator(device=device).manual_seed(0 if seed is None else seed)
+        z = torch.randn(_positive_int(n, "n"), G.latent_dim, generator=gen, device=device)
+    was_training = G.training
+    G.eval()
+    try:
+        out = torch.cat([G(z[i : i + batch_size].to(device)) for i in range(0, len(z), batch_size)])
+    finally:
+        G.train(was_training)
+    return out.cpu()
+
+
+def train(
+    G: nn.Module,
+    D: nn.Module,
+    data,
+    *,
+    steps: int,
+    objective=None,
+    batch_size: int = 256,
+    n_critic: int = 1,
+    lr: float = 2e-4,
+    betas=(0.5, 0.999),
+    opt_G: torch.optim.Optimizer | None = None,
+    opt_D: torch.optim.Optimizer | None = None,
+    hooks: Sequence[Hook] = (),
+    latent_dim: int | None = None,
+    seed: int = 0,
+    device=None,
+    log_every: int = 10,
+    snapshot_every: int | None = None,
+    snapshot_n: int = 64,
+    checkpoint: str | os.PathLike | None = None,
+    checkpoint_every: int | None = None,
+    resume: bool = True,
+    progress: bool = True,
+    desc: str | None = None,
+) -> Run:
+    """Train G against D for ``steps`` generator steps; each step makes ``n_critic`` D steps first.
+
+    ``data`` is a tensor (N, ...) kept on the device (batches drawn by index) or a sampler
+    ``f(n, generator)``. ``objective`` defaults to the GAN with the non-saturating generator loss.
+    Without ``opt_G``/``opt_D`` both nets get Adam(lr, betas). Logged scalars are window means of
+    ``log_every`` steps; ``checkpoint`` names a file written atomically every ``checkpoint_every``
+    steps and at the end, from which a later call with ``resume=True`` continues.
+    """
+    # ---- validate everything before the first step
+    steps = _positive_int(steps, "steps", minimum=0)
+    batch_size = _positive_int(batch_size, "batch_size")
+    n_critic = _positive_int(n_critic, "n_critic")
+    log_every = _positive_int(log_every, "log_every")
+    snapshot_n = _positive_int(snapshot_n, "snapshot_n")
+    if snapshot_every is not None:
+        snapshot_every = _positive_int(snapshot_every, "snapshot_every")
+    if checkpoint_every is not None:
+        checkpoint_every = _positive_int(checkpoint_every, "checkpoint_every")
+        if checkpoint is None:
+            raise ValueError("checkpoint_every needs checkpoint=PATH")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    if not isinstance(G, nn.Module) or not isinstance(D, nn.Module):
+        raise TypeError("G and D must be torch.nn.Module instances")
+    latent_dim = _latent_dim(G, latent_dim)
+    device = torch.device(device) if device is not None else next(G.parameters()).device
+    G.to(device)
+    D.to(device)
+    objective = GANObjective() if objective is None else objective
+    for name in ("d_loss", "g_loss"):
+        if not callable(getattr(objective, name, None)):
+            raise TypeError(f"objective must have a {name}(D, ...) method, got {objective!r}")
+    hooks = list(hooks)
+    for h in hooks:
+        if not isinstance(h, Hook):
+            raise TypeError(f"hooks must be gancourse.train.Hook instances, got {type(h).__name__}")
+    if opt_G is None:
+        opt_G = adam(G.parameters(), lr, betas)
+    if opt_D is None:
+        opt_D = adam(D.parameters(), lr, betas)
+    _check_optimizer(opt_G, G, "opt_G")
+    _check_optimizer(opt_D, D, "opt_D")
+    dataset, sampler, sample_shape = _check_data(data, device)
+    with torch.no_grad():
+        probe = G(torch.zeros(2, latent_dim, device=device))
+    if tuple(probe.shape[1:]) != sample_shape:
+        raise ValueError(f"G makes samples of shape {tuple(probe.shape[1:])} but the data has shape {sample_shape}")
+
+    gen = torch.Generator(device=device).manual_seed(seed)
+    state = TrainState(G, D, opt_G, opt_D, gen, device, 0, steps)
+    run = Run(history={"step": [], "d_loss": [], "g_loss": []})
+    meta = {"batch_size": batch_size, "n_critic": n_critic, "seed": seed, "objective": repr(objective)}
+
+    # ---- resume
+    if checkpoint is not None and resume and Path(checkpoint).exists():
+        ckpt = load_checkpoint(checkpoint, map_location=device)
+        for key, value in meta.items():
+            if ckpt["meta"].get(key) != value:
+                raise ValueError(
+                    f"checkpoint {checkpoint} was made with {key}={ckpt['meta'].get(key)!r}, not {value!r}; "
+                    "pass resume=False to start over"
+                )
+        G.load_state_dict(ckpt["G"])
+        D.load_state_dict(ckpt["D"])
+        opt_G.load_state_dict(ckpt["opt_G"])
+        opt_D.load_state_dict(ckpt["opt_D"])
+        gen.set_state(ckpt["rng"].cpu())
+        for h, s in zip(hooks, ckpt["hooks"]):
+            h.load_state_dict(s)
+        run.history = {k: list(v) for k, v in ckpt["history"].items()}
+        run.snapshots = list(zip(ckpt["snapshot_steps"], ckpt["snapshots"].cpu())) if ckpt["snapshot_steps"] else []
+        state.step = run.resumed_from = int(ckpt["step"])
+
+    snapshot_z = torch.randn(snapshot_n, latent_dim, generator=torch.Generator().manual_seed(seed + 1)).to(device)
+
+    def draw_real() -> torch.Tensor:
+        if sampler is not None:
+            return sampler(batch_size, gen)
+        idx = torch.randint(len(dataset), (batch_size,), generator=gen, device=device)
+        return dataset[idx]  # (B, *sample_shape)
+
+    def draw_z() -> torch.Tensor:
+        return torch.randn(batch_size, latent_dim, generator=gen, device=device)  # (B, latent_dim)
+
+    def save() -> None:
+        snaps = torch.stack([s for _, s in run.snapshots]) if run.snapshots else torch.zeros(0)
+        payload = {
+            "step": state.step,
+            "G": G.state_dict(),
+            "D": D.state_dict(),
+            "opt_G": opt_G.state_dict(),
+            "opt_D": opt_D.state_dict(),
+            "rng": gen.get_state(),
+            "hooks": [h.state_dict() for h in hooks],
+            "history": run.history,
+            "snapshot_steps": [s for s, _ in run.snapshots],
+            "snapshots": snaps,
+            "meta": meta,
+        }
+        save_checkpoint(checkpoint, payload)
+
+    for h in hooks:
+        h.setup(state)
+    window: dict[str, list[torch.Tensor]] = {}
+    window_steps: list[int] = []
+
+    def flush() -> None:
+        """Move the window's scalars to the host (one sync), check them, log their means."""
+        if not window_steps:
+            return
+        values = {k: torch.stack(v).double().cpu() for k, v in window.items()}
+        for k, v in values.items():
+            bad = (~torch.isfinite(v)).nonzero()
+            if len(bad):
+                at = window_steps[int(bad[0])]
+                raise NonFiniteLossError(
+                    f"training stopped at step {at}: the {k} is {v[int(bad[0])].item()} (not finite). "
+                    "Try a lower learning rate, a smaller gp_weight or clip value, or check the data for NaNs."
+                )
+        run.history["step"].append(window_steps[-1])
+        for k, v in values.items():
+            run.history.setdefault(k, []).append(v.mean().item())
+        window.clear()
+        window_steps.clear()
+
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=steps, initial=min(state.step, steps), desc=desc or "training", leave=False)
+    start = time.perf_counter()
+    G.train()
+    D.train()
+    try:
+        while state.step < steps:
+            # ---- n_critic steps of D
+            for _ in range(n_critic):
+                x_real = draw_real()
+                with torch.no_grad():
+                    x_fake = G(draw_z())
+                d_real, d_fake = x_real, x_fake
+                for h in hooks:
+                    d_real, d_fake = h.d_inputs(d_real, d_fake, state)
+                out = objective.d_loss(D, d_real, d_fake)
+                loss_d, extras = out if isinstance(out, tuple) else (out, {})
+                for h in hooks:
+                    p = h.d_penalty(state)
+                    if p is not None:
+                        loss_d = loss_d + p
+                opt_D.zero_grad(set_to_none=True)
+                loss_d.backward()
+                opt_D.step()
+                for h in hooks:
+                    h.after_d_step(state)
+            # ---- one step of G
+            x_fake = G(draw_z())
+            loss_g = objective.g_loss(D, x_fake, x_real)
+            for h in hooks:
+                p = h.g_penalty(state)
+                if p is not None:
+                    loss_g = loss_g + p
+            opt_G.zero_grad(set_to_none=True)
+            loss_g.backward()
+            opt_G.step()
+            state.step += 1
+            for h in hooks:
+                h.after_step(state)
+            # ---- bookkeeping: scalars stay on the device until the window is flushed
+            window.setdefault("d_loss", []).append(loss_d.detach())
+            window.setdefault("g_loss", []).append(loss_g.detach())
+            for k, v in extras.items():
+                window.setdefault(k, []).append(v.detach())
+            window_steps.append(state.step)
+            if state.step % log_every == 0 or state.step == steps:
+                flush()
+                if bar is not None:
+                    bar.set_postfix(
+                        d_loss=f"{run.history['d_loss'][-1]:.4f}", g_loss=f"{run.history['g_loss'][-1]:.4f}"
+                    )
+            if snapshot_every and (state.step % snapshot_every == 0 or state.step == steps):
+                run.snapshots.append((state.step, sample(G, snapshot_n, z=snapshot_z)))
+            if checkpoint_every and state.step % checkpoint_every == 0:
+                flush()
+                save()
+            if bar is not None:
+                bar.update(1)
+        flush()
+    finally:
+        if bar is not None:
+            bar.close()
+    run.steps = state.step
+    run.seconds = time.perf_counter() - start
+    if checkpoint is not None:
+        save()
+    return run
