@@ -1,0 +1,159 @@
+"""Checks for assignment 03 (solutions/03_xy_game.ipynb): update rules of the xy game, spectral radius, Dirac-GAN."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from gancourse import games
+from gancourse.checks import as_array, expect, expect_close, passed
+
+POINTS = [(1.0, 0.0, 0.1), (0.7, -1.3, 0.25), (-2.0, 0.5, 0.5), (0.3, 0.9, 1.2)]  # (x, y, lr)
+
+
+def _pair(got, exercise: str, what: str) -> np.ndarray:
+    arr = as_array(got, exercise, what)
+    expect(
+        arr.shape == (2,),
+        exercise,
+        f"{what} should return two numbers (x_new, y_new), got shape {arr.shape}",
+        "return a tuple: return x_new, y_new",
+    )
+    return arr
+
+
+def _diagnose(got, mistakes) -> str | None:
+    """The hint of the first known mistake that reproduces ``got``, if any."""
+    for hint, wrong in mistakes:
+        if np.allclose(got, wrong, rtol=1e-9, atol=1e-12):
+            return hint
+    return None
+
+
+def simultaneous_step(fn) -> None:
+    """Exercise 3.1: one step of simultaneous gradient descent-ascent on f = x*y."""
+    for x, y, lr in POINTS:
+        what = f"simultaneous_step(x={x}, y={y}, lr={lr})"
+        got = _pair(fn(x, y, lr), "3.1", what)
+        expected = games.simulate((x, y), 1, lr, "simultaneous")[1]
+        x_alt = x - lr * y
+        hint = _diagnose(
+            got,
+            [
+                (
+                    "y used the NEW x: that is the alternating update; both players must read the old (x, y)",
+                    (x_alt, y + lr * x_alt),
+                ),
+                ("y must ASCEND: y <- y + lr * df/dy with df/dy = x", (x - lr * y, y - lr * x)),
+                ("x must DESCEND: x <- x - lr * df/dx with df/dx = y", (x + lr * y, y + lr * x)),
+                (
+                    "df/dx = y and df/dy = x: each player's gradient is the OTHER player's position",
+                    (x - lr * x, y + lr * y),
+                ),
+            ],
+        )
+        expect_close(
+            got,
+            expected,
+            "3.1",
+            what,
+            rtol=1e-9,
+            atol=1e-12,
+            hint=hint or "x_new = x - lr * y and y_new = y + lr * x, both from the old (x, y)",
+        )
+    passed("3.1")
+
+
+def extragradient_step(fn) -> None:
+    """Exercise 3.2: one extragradient step on f = x*y (look ahead, then step from the old point)."""
+    for x, y, lr in POINTS:
+        what = f"extragradient_step(x={x}, y={y}, lr={lr})"
+        got = _pair(fn(x, y, lr), "3.2", what)
+        expected = games.simulate((x, y), 1, lr, "extragradient")[1]
+        xh, yh = x - lr * y, y + lr * x
+        hint = _diagnose(
+            got,
+            [
+                (
+                    "that is a plain simultaneous step: the second step must use the gradient AT the look-ahead point",
+                    (xh, yh),
+                ),
+                (
+                    "that is two simultaneous steps: step from the OLD point (x, y), with the look-ahead's gradient",
+                    (xh - lr * yh, yh + lr * xh),
+                ),
+                (
+                    "the look-ahead's gradient is (df/dx, df/dy) = (y_half, x_half): x descends along y_half",
+                    (x - lr * xh, y + lr * yh),
+                ),
+            ],
+        )
+        expect_close(
+            got,
+            expected,
+            "3.2",
+            what,
+            rtol=1e-9,
+            atol=1e-12,
+            hint=hint or "x_half, y_half = x - lr*y, y + lr*x; then x - lr*y_half, y + lr*x_half",
+        )
+    passed("3.2")
+
+
+def spectral_radius(fn) -> None:
+    """Exercise 3.3: the spectral radius (largest eigenvalue modulus) of a square matrix."""
+    cases = [
+        ("the simultaneous step, lr = 0.1", games.update_matrix(0.1, "simultaneous")),
+        ("the simultaneous step, lr = 0.5", games.update_matrix(0.5, "simultaneous")),
+        ("a matrix with real eigenvalues -2 and 1", np.array([[-2.0, 0.0], [0.0, 1.0]])),
+        ("a non-normal matrix [[0.5, 10], [0, 0.5]]", np.array([[0.5, 10.0], [0.0, 0.5]])),
+        ("optimistic GDA's 4x4 step, lr = 0.3", games.update_matrix(0.3, "optimistic")),
+    ]
+    for what, matrix in cases:
+        got = fn(matrix.copy())
+        expected = games.spectral_radius(matrix)
+        norm2 = float(np.linalg.norm(matrix, 2))
+        if math.isclose(float(as_array(got, "3.3", what)), norm2, rel_tol=1e-6) and not math.isclose(norm2, expected):
+            hint = "that is the largest SINGULAR value (the 2-norm); the spectral radius uses the eigenvalues"
+        else:
+            hint = "take np.linalg.eigvals and the largest MODULUS np.abs(...): eigenvalues can be complex or negative"
+        expect_close(got, expected, "3.3", f"the spectral radius of {what}", rtol=1e-6, atol=1e-9, hint=hint)
+    passed("3.3")
+
+
+def dirac_gan_grad(fn) -> None:
+    """Exercise 3.4: the Dirac-GAN's gradients (dL/dtheta, d(L - gp_weight/2 psi^2)/dpsi)."""
+    cases = [(1.0, 1.0, 0.0), (0.5, -2.0, 0.0), (-1.5, 0.8, 1.0), (2.0, 3.0, 0.3), (0.0, -1.0, 2.0)]
+    for theta, psi, gp_weight in cases:
+        what = f"dirac_gan_grad(theta={theta}, psi={psi}, gp_weight={gp_weight})"
+        got = _pair(fn(theta, psi, gp_weight), "3.4", what)
+        expected = games.dirac_gan_grad(gp_weight)(theta, psi)
+        expect_close(
+            got,
+            expected,
+            "3.4",
+            what,
+            rtol=1e-6,
+            atol=1e-9,
+            hint="f'(t) = 1 / (1 + exp(t)) for f(t) = -log(1 + exp(-t)); dL/dtheta = psi f'(psi theta), "
+            "dL/dpsi = theta f'(psi theta); the penalty gp_weight/2 * psi^2 is SUBTRACTED from the "
+            "discriminator's objective, so its gradient -gp_weight * psi enters only the psi component",
+        )
+    passed("3.4")
+
+
+def answer_doubling_steps(answer) -> None:
+    """Exercise 3.5: the fewest simultaneous steps (lr = 0.1) after which the radius has doubled."""
+    lr = 0.1
+    expected = math.ceil(math.log(2) / math.log(math.sqrt(1 + lr**2)))
+    expect_close(
+        answer,
+        expected,
+        "3.5",
+        "the number of steps until the radius has doubled (eta = 0.1)",
+        atol=1e-9,
+        hint="each step multiplies the radius by EXACTLY sqrt(1 + eta^2); solve (1 + eta^2)^(t/2) >= 2 for the "
+        "smallest integer t (the approximation exp(eta^2 t / 2) is close, but not exact)",
+    )
+    passed("3.5")

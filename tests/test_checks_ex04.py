@@ -1,0 +1,245 @@
+"""Every check of assignment 04 passes the reference solution and rejects known-wrong implementations."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy.optimize import linear_sum_assignment
+
+from gancourse.checks import CheckFailed
+from gancourse.checks import ex04 as check
+
+# ---------------------------------------------------------------- reference solutions
+
+
+def running_surplus(p, q):
+    return np.concatenate([[0.0], np.cumsum(np.asarray(p) - np.asarray(q))])
+
+
+def marginal_constraints(p, q):
+    n, m = len(p), len(q)
+    return np.vstack([np.kron(np.eye(n), np.ones((1, m))), np.kron(np.ones((1, n)), np.eye(m))]), np.concatenate([p, q])
+
+
+def lipschitz_constraints(cost):
+    n = len(cost)
+    pairs = [(i, j) for i in range(n) for j in range(n) if i != j]
+    a = np.zeros((len(pairs), n))
+    for row, (i, j) in enumerate(pairs):
+        a[row, i], a[row, j] = 1.0, -1.0
+    return a, np.array([cost[i, j] for i, j in pairs])
+
+
+def _distances(a, b):
+    return np.linalg.norm(a[:, None] - b[None], axis=-1)
+
+
+def emd_assignment(a, b):
+    dist = _distances(a, b)
+    r, c = linear_sum_assignment(dist)
+    return dist[r, c].sum()
+
+
+def parallel_lines(theta):
+    return (0.0, 0.0, 0.0) if theta == 0 else (math.inf, math.log(2), abs(theta))
+
+
+def test_reference_solutions_pass(capsys):
+    check.running_surplus(running_surplus)
+    check.marginal_constraints(marginal_constraints)
+    check.lipschitz_constraints(lipschitz_constraints)
+    check.emd_assignment(emd_assignment)
+    check.parallel_lines(parallel_lines)
+    out = capsys.readouterr().out
+    assert all(f"Exercise 4.{k}: passed" in out for k in range(1, 6))
+
+
+def test_other_correct_forms_pass():
+    def surplus_loop(p, q):  # a Python loop returning a list
+        delta = [0.0]
+        for p_i, q_i in zip(p, q):
+            delta.append(delta[-1] + p_i - q_i)
+        return delta
+
+    def constraints_loop(p, q):  # column sums first, built by loops: an equivalent system
+        n, m = len(p), len(q)
+        a = np.zeros((m + n, n * m))
+        for j in range(m):
+            a[j, [i * m + j for i in range(n)]] = 1
+        for i in range(n):
+            a[m + i, i * m : (i + 1) * m] = 1
+        return a, np.concatenate([q, p])
+
+    def with_a_duplicate_row(cost):  # every ordered pair, plus a repeated row
+        a, b = lipschitz_constraints(cost)
+        return np.vstack([a, a[:1]]), np.append(b, b[0])
+
+    check.running_surplus(surplus_loop)
+    check.marginal_constraints(constraints_loop)
+    check.lipschitz_constraints(with_a_duplicate_row)
+    check.parallel_lines(lambda t: [np.inf, np.log(2), np.abs(t)] if t else [0, 0, 0])
+
+
+# ---------------------------------------------------------------- mutants
+
+
+@pytest.mark.parametrize(
+    "mutant, hint",
+    [
+        (lambda p, q: np.cumsum(np.asarray(p) - q), "n \\+ 1 entries"),  # no delta_0
+        (lambda p, q: np.concatenate([[0.0], np.cumsum(np.asarray(q) - p)]), "the sign"),  # Q - P
+        (lambda p, q: np.concatenate([[0.0, 0.0], np.cumsum(np.asarray(p) - q)[:-1]]), "delta_0 = 0"),  # shifted
+        (lambda p, q: np.concatenate([[0.0], np.cumsum(np.abs(np.asarray(p) - q))]), "delta_0 = 0"),  # |p - q|
+        (lambda p, q: np.concatenate([[0.0], np.asarray(p) - q]), "delta_0 = 0"),  # no running sum
+    ],
+)
+def test_running_surplus_rejects(mutant, hint):
+    with pytest.raises(CheckFailed, match=hint):
+        check.running_surplus(mutant)
+
+
+def _rows_only(p, q):
+    a, b = marginal_constraints(p, q)
+    return a[: len(p)], b[: len(p)]
+
+
+def _cols_only(p, q):
+    a, b = marginal_constraints(p, q)
+    return a[len(p) :], b[len(p) :]
+
+
+def _column_major(p, q):  # right for gamma.ravel(order="F"), wrong for the row-major plan
+    n, m = len(p), len(q)
+    return np.vstack([np.kron(np.ones((1, m)), np.eye(n)), np.kron(np.eye(m), np.ones((1, n)))]), np.concatenate([p, q])
+
+
+def _swapped_targets(p, q):  # rows made to sum to q and columns to p
+    a, _ = marginal_constraints(q, p)
+    return a, np.concatenate([q, p])
+
+
+def _first_cells_only(p, q):  # only the first cell of each side constrained
+    a, b = marginal_constraints(p, q)
+    keep = [0, len(p)]
+    return a[keep], b[keep]
+
+
+@pytest.mark.parametrize(
+    "mutant, hint",
+    [
+        (_rows_only, "a constraint is missing"),
+        (_cols_only, "a constraint is missing"),
+        (_column_major, "row-major"),
+        (_swapped_targets, "shape|row-major"),
+        (_first_cells_only, "a constraint is missing"),
+        (lambda p, q: marginal_constraints(p, q)[0], "pair"),  # only A returned
+    ],
+)
+def test_marginal_constraints_rejects(mutant, hint):
+    with pytest.raises(CheckFailed, match=hint):
+        check.marginal_constraints(mutant)
+
+
+def _one_direction(cost):  # f_i - f_j <= c only for i < j
+    n = len(cost)
+    a, b = lipschitz_constraints(cost)
+    keep = [row for row, (i, j) in enumerate((i, j) for i in range(n) for j in range(n) if i != j) if i < j]
+    return a[keep], b[keep]
+
+
+def _neighbours_only(cost):  # enough on a line with |i - j|, not for a general metric
+    n = len(cost)
+    rows, b = [], []
+    for i in range(n - 1):
+        for s, t in ((i, i + 1), (i + 1, i)):
+            row = np.zeros(n)
+            row[s], row[t] = 1.0, -1.0
+            rows.append(row)
+            b.append(cost[s, t])
+    return np.array(rows), np.array(b)
+
+
+def _unit_bound(cost):  # |f_i - f_j| <= 1, whatever the cost
+    a, b = lipschitz_constraints(cost)
+    return a, np.ones_like(b)
+
+
+def _squared(cost):
+    a, b = lipschitz_constraints(cost)
+    return a, b**2
+
+
+def _sign_flipped_b(cost):  # f_i - f_j <= -c: infeasible
+    a, b = lipschitz_constraints(cost)
+    return a, -b
+
+
+@pytest.mark.parametrize(
+    "mutant, hint",
+    [
+        (_one_direction, "no optimum|unbounded"),
+        (_neighbours_only, "neighbours are not enough"),
+        (_unit_bound, "violates|Exercise 4.3"),
+        (_squared, "violates|Exercise 4.3"),
+        (_sign_flipped_b, "violates"),
+    ],
+)
+def test_lipschitz_constraints_rejects(mutant, hint):
+    with pytest.raises(CheckFailed, match=hint):
+        check.lipschitz_constraints(mutant)
+
+
+def _squared_cost(a, b):
+    dist = _distances(a, b) ** 2
+    r, c = linear_sum_assignment(dist)
+    return dist[r, c].sum()
+
+
+@pytest.mark.parametrize(
+    "mutant, hint",
+    [
+        (lambda a, b: emd_assignment(a, b) / len(a), "TOTAL"),  # the mean, not the total
+        (lambda a, b: np.trace(_distances(a, b)), "optimise the matching"),  # a_i with b_i
+        (_squared_cost, "not their squares"),  # W2 squared
+        (lambda a, b: _distances(a, b).min(axis=1).sum(), "linear_sum_assignment"),  # nearest neighbours, not 1-to-1
+        (lambda a, b: np.linalg.norm(a.mean(0) - b.mean(0)) * len(a), "linear_sum_assignment"),  # distance of means
+    ],
+)
+def test_emd_assignment_rejects(mutant, hint):
+    with pytest.raises(CheckFailed, match=hint):
+        check.emd_assignment(mutant)
+
+
+@pytest.mark.parametrize(
+    "mutant, hint",
+    [
+        (lambda t: (math.inf, math.log(2), t**2) if t else (0.0, 0.0, 0.0), "W\\(P, Q\\)"),  # |theta|^2
+        (lambda t: (math.inf, math.log(2), t) if t else (0.0, 0.0, 0.0), "W\\(P, Q\\)"),  # signed theta
+        (lambda t: (math.inf, 1.0, abs(t)) if t else (0.0, 0.0, 0.0), "bits"),  # JS in bits
+        (lambda t: (math.inf, math.log(2), abs(t)), "KL"),  # theta = 0 treated as disjoint
+        (lambda t: (math.log(2), math.log(2), abs(t)) if t else (0.0, 0.0, 0.0), "KL"),  # finite KL
+        (lambda t: (math.inf, math.log(2) * abs(t), abs(t)) if t else (0.0, 0.0, 0.0), "JS"),  # JS grows with theta
+        (lambda t: (math.inf, math.log(2)), "three numbers"),  # W missing
+    ],
+)
+def test_parallel_lines_rejects(mutant, hint):
+    with pytest.raises(CheckFailed, match=hint):
+        check.parallel_lines(mutant)
+
+
+@pytest.mark.parametrize(
+    "fn, name",
+    [
+        (check.running_surplus, "4.1"),
+        (check.marginal_constraints, "4.2"),
+        (check.lipschitz_constraints, "4.3"),
+        (check.emd_assignment, "4.4"),
+        (check.parallel_lines, "4.5"),
+    ],
+)
+def test_not_implemented_passes_through(fn, name):
+    def stub(*args):
+        raise NotImplementedError(f"Exercise {name}")
+
+    with pytest.raises(NotImplementedError, match=f"Exercise {name}"):
+        fn(stub)
