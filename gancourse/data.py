@@ -168,7 +168,6 @@ def _torchvision_mnist(root: Path, train: bool, timeout: float):
         root.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".mnist-download-", dir=root))
         try:
-            print(f"MNIST: downloading with torchvision into {root} (timeout {timeout:g} s)...")
             with _socket_timeout(timeout), open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
                 MNIST(str(tmp), train=True, download=True)  # fetches all four files
             target = root / "MNIST"

@@ -71,7 +71,7 @@ class GANObjective:
             raise ValueError(f"real_label must be in (0, 1] (0.9 is one-sided label smoothing), got {real_label!r}")
         self.g_kind, self.real_label = g_loss, float(real_label)
 
-    def d_loss(self, D, x_real: torch.Tensor, x_fake: torch.Tensor) -> torch.Tensor:
+    def d_loss(self, D, x_real: torch.Tensor, x_fake: torch.Tensor, generator=None) -> torch.Tensor:
         return d_loss(D(x_real), D(x_fake), self.real_label)
 
     def g_loss(self, D, x_fake: torch.Tensor, x_real: torch.Tensor) -> torch.Tensor:
@@ -91,8 +91,9 @@ class WGANObjective:
 
     name = "wgan"
 
-    def d_loss(self, D, x_real: torch.Tensor, x_fake: torch.Tensor) -> torch.Tensor:
-        return wgan_critic_loss(D(x_real), D(x_fake))
+    def d_loss(self, D, x_real: torch.Tensor, x_fake: torch.Tensor, generator=None):
+        real, fake = D(x_real), D(x_fake)
+        return wgan_critic_loss(real, fake), {"wasserstein": (real.mean() - fake.mean()).detach()}
 
     def g_loss(self, D, x_fake: torch.Tensor, x_real: torch.Tensor) -> torch.Tensor:
         return wgan_g_loss(D(x_fake))

@@ -232,7 +232,8 @@ def train(
     """Train G against D for ``steps`` generator steps; each step makes ``n_critic`` D steps first.
 
     ``data`` is a tensor (N, ...) kept on the device (batches drawn by index) or a sampler
-    ``f(n, generator)``. ``objective`` defaults to the GAN with the non-saturating generator loss.
+    ``f(n, generator)``. ``objective`` defaults to the GAN with the non-saturating generator loss;
+    its ``d_loss(D, x_real, x_fake, generator=)`` may return ``(loss, {name: scalar})`` to log more.
     Without ``opt_G``/``opt_D`` both nets get Adam(lr, betas). Logged scalars are window means of
     ``log_every`` steps; ``checkpoint`` names a file written atomically every ``checkpoint_every``
     steps and at the end, from which a later call with ``resume=True`` continues.
@@ -372,7 +373,7 @@ def train(
                 d_real, d_fake = x_real, x_fake
                 for h in hooks:
                     d_real, d_fake = h.d_inputs(d_real, d_fake, state)
-                out = objective.d_loss(D, d_real, d_fake)
+                out = objective.d_loss(D, d_real, d_fake, generator=gen)
                 loss_d, extras = out if isinstance(out, tuple) else (out, {})
                 for h in hooks:
                     p = h.d_penalty(state)

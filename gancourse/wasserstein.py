@@ -1,0 +1,112 @@
+"""WGAN's weight clipping and WGAN-GP's gradient penalty, as options of the one loop.
+
+Arjovsky, Chintala & Bottou 2017 (WGAN: a 1-Lipschitz critic by clipping every weight to [-c, c]);
+Gulrajani et al. 2017 (WGAN-GP: penalise (||grad D(x_hat)||_2 - 1)^2 on random interpolates
+x_hat). Taught in notebooks/06_wgan.ipynb and 07_wgan_gp.ipynb; defaults in gancourse.defaults.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from gancourse.losses import wgan_critic_loss, wgan_g_loss
+from gancourse.train import Hook, TrainState
+
+
+class WeightClipping(Hook):
+    """After every critic step, clamp every parameter of D (weights and biases, any layer) to [-c, c]."""
+
+    def __init__(self, clip: float = 0.01):
+        if isinstance(clip, bool) or not isinstance(clip, (int, float)) or not (math.isfinite(clip) and clip > 0):
+            raise ValueError(f"clip must be a positive finite number, got {clip!r}")
+        self.clip = float(clip)
+
+    @torch.no_grad()  # an in-place update outside autograd: no need to toggle requires_grad
+    def after_d_step(self, state: TrainState) -> None:
+        clip_weights_(state.D, self.clip)
+
+
+@torch.no_grad()
+def clip_weights_(model: torch.nn.Module, clip: float) -> None:
+    """Clamp every parameter of ``model`` to [-clip, clip] in place."""
+    for p in model.parameters():
+        p.clamp_(-clip, clip)
+
+
+def _check_pair(x_real: torch.Tensor, x_fake: torch.Tensor) -> None:
+    for name, x in (("x_real", x_real), ("x_fake", x_fake)):
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if x_real.shape != x_fake.shape:
+        raise ValueError(
+            f"x_real and x_fake must have the same shape, got {tuple(x_real.shape)} and {tuple(x_fake.shape)}"
+        )
+    if x_real.device != x_fake.device:
+        raise ValueError(f"x_real and x_fake must be on the same device, got {x_real.device} and {x_fake.device}")
+    if x_real.dtype != x_fake.dtype:
+        raise ValueError(f"x_real and x_fake must have the same dtype, got {x_real.dtype} and {x_fake.dtype}")
+    if x_real.ndim < 2 or len(x_real) == 0:
+        raise ValueError(f"x_real and x_fake must be non-empty batches (N, ...), got shape {tuple(x_real.shape)}")
+
+
+def interpolate(x_real: torch.Tensor, x_fake: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    """x_hat = alpha * x_real + (1 - alpha) * x_fake with one alpha (N,) per sample, broadcast over the rest."""
+    alpha = alpha.reshape(-1, *([1] * (x_real.ndim - 1)))  # (N, 1, ..., 1)
+    return alpha * x_real + (1 - alpha) * x_fake
+
+
+def gradient_penalty(
+    critic: torch.nn.Module,
+    x_real: torch.Tensor,
+    x_fake: torch.Tensor,
+    *,
+    generator: torch.Generator | None = None,
+    alpha: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """E[(||grad_x critic(x_hat)||_2 - 1)^2] over random interpolates, differentiable in the critic's weights.
+
+    The norm is taken per sample over ALL non-batch dimensions (flatten first: a dim=1 norm of an
+    (N, C, H, W) gradient is not a per-sample norm) and stays finite when the gradient is zero.
+    ``alpha`` (N,) in [0, 1] may be given; otherwise it is drawn uniformly from ``generator``.
+    """
+    _check_pair(x_real, x_fake)
+    n = x_real.shape[0]
+    if alpha is None:
+        alpha = torch.rand(n, generator=generator, device=x_real.device, dtype=x_real.dtype)
+    elif alpha.shape != (n,):
+        raise ValueError(f"alpha must have shape ({n},), one per sample, got {tuple(alpha.shape)}")
+    x_hat = interpolate(x_real.detach(), x_fake.detach(), alpha).requires_grad_(True)  # (N, ...)
+    scores = critic(x_hat)  # (N,)
+    (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)  # (N, ...)
+    sq_norm = grad.reshape(n, -1).pow(2).sum(dim=1)  # (N,) over every non-batch dimension
+    norm = sq_norm.clamp_min(1e-12).sqrt()  # sqrt'(0) is infinite: clamp keeps the double backward finite
+    return (norm - 1).pow(2).mean()
+
+
+class WGANGPObjective:
+    """WGAN-GP (Gulrajani et al. 2017): critic loss E f(fake) - E f(real) + gp_weight * penalty."""
+
+    name = "wgan-gp"
+
+    def __init__(self, gp_weight: float = 10.0):
+        if (
+            isinstance(gp_weight, bool)
+            or not isinstance(gp_weight, (int, float))
+            or not (math.isfinite(gp_weight) and gp_weight >= 0)
+        ):
+            raise ValueError(f"gp_weight must be a non-negative finite number, got {gp_weight!r}")
+        self.gp_weight = float(gp_weight)
+
+    def d_loss(self, D, x_real: torch.Tensor, x_fake: torch.Tensor, generator=None):
+        real, fake = D(x_real), D(x_fake)
+        gp = gradient_penalty(D, x_real, x_fake, generator=generator)
+        loss = wgan_critic_loss(real, fake) + self.gp_weight * gp
+        return loss, {"wasserstein": (real.mean() - fake.mean()).detach(), "gp": gp.detach()}
+
+    def g_loss(self, D, x_fake: torch.Tensor, x_real: torch.Tensor) -> torch.Tensor:
+        return wgan_g_loss(D(x_fake))
+
+    def __repr__(self) -> str:
+        return f"WGANGPObjective(gp_weight={self.gp_weight})"

@@ -1,0 +1,175 @@
+import pytest
+import torch
+from torch import nn
+
+from gancourse import data, defaults, nets
+from gancourse.train import train
+from gancourse.wasserstein import WeightClipping, WGANGPObjective, clip_weights_, gradient_penalty, interpolate
+
+
+def conv_critic(seed=0):
+    torch.manual_seed(seed)
+    return nn.Sequential(
+        nn.Conv2d(1, 4, 3, stride=2, padding=1), nn.LeakyReLU(0.2), nn.Flatten(), nn.Linear(4 * 4 * 4, 1), nn.Flatten(0)
+    )
+
+
+def mlp_critic(seed=0):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 1), nn.Flatten(0))
+
+
+def independent_penalty(critic, x_real, x_fake, alpha):
+    """One sample at a time: x_hat_i, its gradient, its Euclidean norm over everything."""
+    terms = []
+    for i in range(len(x_real)):
+        x_hat = (alpha[i] * x_real[i] + (1 - alpha[i]) * x_fake[i]).unsqueeze(0).requires_grad_(True)
+        (g,) = torch.autograd.grad(critic(x_hat).sum(), x_hat)
+        terms.append((torch.linalg.vector_norm(g) - 1) ** 2)
+    return torch.stack(terms).mean()
+
+
+@pytest.mark.parametrize("shape, make", [((12, 2), mlp_critic), ((6, 1, 8, 8), conv_critic)], ids=["2-D", "4-D"])
+def test_matches_an_independent_computation(shape, make):
+    g = torch.Generator().manual_seed(0)
+    x_real, x_fake, alpha = (
+        torch.randn(shape, generator=g),
+        torch.randn(shape, generator=g),
+        torch.rand(shape[0], generator=g),
+    )
+    critic = make()
+    torch.testing.assert_close(
+        gradient_penalty(critic, x_real, x_fake, alpha=alpha), independent_penalty(critic, x_real, x_fake, alpha)
+    )
+
+
+def test_differs_from_the_dim1_norm_bug():
+    g = torch.Generator().manual_seed(1)
+    x_real, x_fake, alpha = (
+        torch.randn(5, 1, 8, 8, generator=g),
+        torch.randn(5, 1, 8, 8, generator=g),
+        torch.rand(5, generator=g),
+    )
+    critic = conv_critic()
+    x_hat = interpolate(x_real, x_fake, alpha).requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat)
+    buggy = ((grad.norm(2, dim=1) - 1) ** 2).mean()  # a (5, 8, 8) "norm": one per pixel, not per sample
+    right = gradient_penalty(critic, x_real, x_fake, alpha=alpha)
+    assert abs(buggy.item() - right.item()) > 0.1 * right.item()
+
+
+def test_exact_value_and_gradient_on_a_linear_critic():
+    torch.manual_seed(0)
+    critic = nn.Sequential(nn.Flatten(), nn.Linear(2 * 3 * 3, 1), nn.Flatten(0))
+    w = critic[1].weight
+    x_real, x_fake = torch.randn(7, 2, 3, 3), torch.randn(7, 2, 3, 3)
+    gp = gradient_penalty(critic, x_real, x_fake, generator=torch.Generator().manual_seed(0))
+    norm = w.detach().norm()
+    torch.testing.assert_close(gp, (norm - 1) ** 2)  # the gradient of a linear critic is w everywhere
+    (dw,) = torch.autograd.grad(gp, w)  # differentiable in the critic's weights (double backward)
+    torch.testing.assert_close(dw, 2 * (norm - 1) * w.detach() / norm)
+
+
+def test_finite_when_the_gradient_is_zero():
+    critic = mlp_critic()
+    with torch.no_grad():
+        critic[2].weight.zero_()  # a constant critic: zero gradient everywhere
+    gp = gradient_penalty(critic, torch.randn(4, 2), torch.randn(4, 2))
+    torch.testing.assert_close(gp, torch.tensor(1.0), atol=1e-5, rtol=0)
+    grads = torch.autograd.grad(gp, list(critic.parameters()), allow_unused=True)
+    assert all(torch.isfinite(g).all() for g in grads if g is not None)
+
+
+def test_seeded_through_a_generator():
+    critic, x_real, x_fake = mlp_critic(), torch.randn(32, 2), torch.randn(32, 2)
+    a = gradient_penalty(critic, x_real, x_fake, generator=torch.Generator().manual_seed(5))
+    b = gradient_penalty(critic, x_real, x_fake, generator=torch.Generator().manual_seed(5))
+    c = gradient_penalty(critic, x_real, x_fake, generator=torch.Generator().manual_seed(6))
+    assert a.item() == b.item() and a.item() != c.item()
+
+
+@pytest.mark.parametrize(
+    "x_fake, match",
+    [
+        (torch.randn(4, 3), "same shape"),
+        (torch.randn(4, 2, dtype=torch.float64), "same dtype"),
+        (torch.empty(4, 2, device="meta"), "same device"),
+    ],
+)
+def test_rejects_mismatched_pairs(x_fake, match):
+    with pytest.raises(ValueError, match=match):
+        gradient_penalty(mlp_critic(), torch.randn(4, 2), x_fake)
+    with pytest.raises(ValueError, match="alpha must have shape"):
+        gradient_penalty(mlp_critic(), torch.randn(4, 2), torch.randn(4, 2), alpha=torch.rand(4, 1))
+
+
+def test_clipping_reaches_every_parameter_in_place():
+    critic = conv_critic()
+    with torch.no_grad():
+        for p in critic.parameters():
+            p.mul_(100)
+    ids = [id(p) for p in critic.parameters()]
+    clip_weights_(critic, 0.01)
+    assert [id(p) for p in critic.parameters()] == ids  # the same tensors, changed in place
+    for name, p in critic.named_parameters():  # conv and linear, weights and biases
+        assert p.abs().max().item() <= 0.01 + 1e-9, name
+    with pytest.raises(ValueError, match="clip"):
+        WeightClipping(0)
+
+
+def test_wgan_and_wgan_gp_train_through_the_loop():
+    ring = data.sample_ring(2048, seed=0)
+    torch.manual_seed(0)
+    G, D = nets.toy_gan(hidden=32, depth=2)
+    opt_D = torch.optim.RMSprop(D.parameters(), lr=defaults.WGAN["lr"])
+    opt_G = torch.optim.RMSprop(G.parameters(), lr=defaults.WGAN["lr"])
+    from gancourse.losses import WGANObjective
+
+    run = train(
+        G,
+        D,
+        ring,
+        steps=5,
+        n_critic=5,
+        objective=WGANObjective(),
+        opt_G=opt_G,
+        opt_D=opt_D,
+        hooks=[WeightClipping(defaults.WGAN["clip"])],
+        batch_size=64,
+        progress=False,
+        log_every=1,
+    )
+    assert max(p.abs().max().item() for p in D.parameters()) <= 0.01 + 1e-9
+    assert "wasserstein" in run.history
+
+    def gp_run():
+        torch.manual_seed(0)
+        G, D = nets.toy_gan(hidden=32, depth=2)
+        cfg = defaults.WGAN_GP_TOYS
+        return train(
+            G,
+            D,
+            ring,
+            steps=6,
+            n_critic=cfg["n_critic"],
+            objective=WGANGPObjective(cfg["gp_weight"]),
+            lr=cfg["lr"],
+            betas=cfg["betas"],
+            batch_size=64,
+            progress=False,
+            log_every=2,
+            seed=3,
+        )
+
+    a, b = gp_run(), gp_run()
+    assert a.history == b.history and len(a.history["gp"]) == 3
+    with pytest.raises(ValueError, match="gp_weight"):
+        WGANGPObjective(-1)
+
+
+def test_defaults_are_the_papers():
+    assert defaults.WGAN_GP_IMAGES["betas"] == (0.0, 0.9) and all(
+        isinstance(b, float) for b in defaults.WGAN_GP_IMAGES["betas"]
+    )
+    assert defaults.WGAN_GP_IMAGES["gp_weight"] == 10.0 and defaults.WGAN_GP_TOYS["gp_weight"] == 0.1
+    assert (defaults.WGAN["lr"], defaults.WGAN["n_critic"], defaults.WGAN["clip"]) == (5e-5, 5, 0.01)
