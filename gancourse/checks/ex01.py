@@ -1,0 +1,228 @@
+"""Checks for assignment 01 (solutions/01_kl_js_divergence.ipynb): KL, JS, Gaussian KL, Monte Carlo, mode seeking."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import integrate, optimize
+
+from gancourse import data, divergences
+from gancourse.checks import as_array, expect, expect_close, fail, passed
+
+_LOG_HINT = "use the natural logarithm (np.log), not log2 or log10"
+
+
+def _random_pairs(n: int, seed: int, zeros: bool) -> list[tuple[np.ndarray, np.ndarray]]:
+    """n pairs of random distributions on 2 to 8 outcomes; with zeros=True some outcomes get no mass."""
+    rng = np.random.default_rng(seed)
+    pairs = []
+    for _ in range(n):
+        k = int(rng.integers(2, 9))
+        pair = []
+        for _ in range(2):
+            w = rng.dirichlet(np.ones(k))
+            if zeros:
+                w[rng.random(k) < 0.25] = 0.0
+                w = w / w.sum() if w.sum() > 0 else np.eye(k)[0]
+            pair.append(w)
+        pairs.append(tuple(pair))
+    return pairs
+
+
+def _scalar(fn, name: str, exercise: str, *args) -> float:
+    arr = as_array(fn(*args), exercise, name)
+    expect(arr.size == 1, exercise, f"{name} should return one number, got an array of shape {arr.shape}")
+    return float(arr.reshape(()))
+
+
+def kl(fn) -> None:
+    """Exercise 1.1: kl_discrete(p, q) = Σ p log(p/q) in nats, with 0·log 0 = 0 and inf where q = 0 < p."""
+    p, q = np.array([0.36, 0.48, 0.16]), np.full(3, 1 / 3)
+    got = _scalar(fn, "kl_discrete(p, q)", "1.1", p, q)
+    expected = divergences.kl(p, q)
+    if math.isclose(got, divergences.kl(q, p), rel_tol=1e-9):
+        fail(
+            "1.1",
+            f"kl_discrete(p, q) returned KL(q‖p) = {got:.6g}, expected KL(p‖q) = {expected:.6g}",
+            "the first argument weighs the log-ratio: Σ p_i log(p_i / q_i)",
+        )
+    expect_close(got, expected, "1.1", "kl_discrete([0.36, 0.48, 0.16], uniform)", rtol=1e-9, hint=_LOG_HINT)
+    got = _scalar(fn, "kl_discrete", "1.1", np.array([0.5, 0.5, 0.0]), np.array([0.25, 0.25, 0.5]))
+    expect_close(
+        got,
+        math.log(2),
+        "1.1",
+        "kl_discrete([0.5, 0.5, 0], [0.25, 0.25, 0.5])",
+        rtol=1e-9,
+        hint="a term with p_i = 0 contributes 0 (0·log 0 = 0): leave it out of the sum",
+    )
+    got = _scalar(fn, "kl_discrete", "1.1", np.array([0.5, 0.5]), np.array([1.0, 0.0]))
+    expect(
+        got == math.inf,
+        "1.1",
+        f"kl_discrete([0.5, 0.5], [1, 0]) should be inf (q = 0 where p > 0), got {got}",
+        "p_i log(p_i / 0) = +inf: do not drop or clip those terms",
+    )
+    for i, (a, b) in enumerate(_random_pairs(40, seed=11, zeros=True)):
+        expect_close(
+            fn(a.copy(), b.copy()),
+            divergences.kl(a, b),
+            "1.1",
+            f"random case {i}: kl_discrete({a.round(3)}, {b.round(3)})",
+            rtol=1e-9,
+            atol=1e-12,
+            hint=_LOG_HINT,
+        )
+    passed("1.1")
+
+
+def js(fn) -> None:
+    """Exercise 1.2: js_discrete(p, q) = ½KL(p‖m) + ½KL(q‖m), m = (p + q)/2, in nats."""
+    p, q = np.array([0.36, 0.48, 0.16]), np.full(3, 1 / 3)
+    expect_close(
+        fn(p, q),
+        divergences.js(p, q),
+        "1.2",
+        "js_discrete([0.36, 0.48, 0.16], uniform)",
+        rtol=1e-9,
+        hint="compare each distribution with the mixture m = (p + q) / 2 and average the two KLs; natural log",
+    )
+    disjoint = np.array([0.5, 0.5, 0.0, 0.0]), np.array([0.0, 0.0, 0.3, 0.7])
+    expect_close(
+        fn(*disjoint),
+        math.log(2),
+        "1.2",
+        "js_discrete on disjoint supports",
+        rtol=1e-9,
+        hint="on disjoint supports JS is log 2 = 0.693 nats; KL(p‖m) is finite because m > 0 wherever p > 0",
+    )
+    for i, (a, b) in enumerate(_random_pairs(40, seed=12, zeros=True)):
+        expect_close(
+            fn(a.copy(), b.copy()),
+            divergences.js(a, b),
+            "1.2",
+            f"random case {i}: js_discrete({a.round(3)}, {b.round(3)})",
+            rtol=1e-9,
+            atol=1e-12,
+            hint="JS is symmetric and at most log 2; check the ½ factors",
+        )
+    passed("1.2")
+
+
+def kl_gaussians(fn) -> None:
+    """Exercise 1.3: the closed-form KL(N(mu1, s1²) ‖ N(mu2, s2²)), with s1, s2 standard deviations."""
+    cases = [
+        (0.0, 1.0, 1.0, 1.0),
+        (0.0, 1.0, 1.0, 2.0),
+        (1.0, 2.0, 0.0, 1.0),
+        (-1.5, 0.5, 2.0, 3.0),
+        (0.3, 1.7, 0.3, 0.6),
+    ]
+    for mu1, s1, mu2, s2 in cases:
+        expect_close(
+            fn(mu1, s1, mu2, s2),
+            divergences.kl_gaussians(mu1, s1, mu2, s2),
+            "1.3",
+            f"kl_gaussians({mu1}, {s1}, {mu2}, {s2})",
+            rtol=1e-9,
+            hint="log(s2/s1) + (s1² + (mu1 − mu2)²) / (2 s2²) − ½; s1 and s2 are standard deviations, "
+            "not variances, and the second distribution's variance is the denominator",
+        )
+    passed("1.3")
+
+
+def _gauss_log_pdf(mu: float, s: float):
+    return lambda x: -0.5 * ((np.asarray(x) - mu) / s) ** 2 - math.log(s * math.sqrt(2 * math.pi))
+
+
+def kl_monte_carlo(fn) -> None:
+    """Exercise 1.4: (mean, standard error) of log p(x) − log q(x) over the given samples x ~ p."""
+    for seed, n, (mu1, s1, mu2, s2) in [(4, 2000, (0.0, 1.0, 1.0, 2.0)), (5, 500, (1.0, 0.5, 0.0, 1.0))]:
+        x = np.random.default_rng(seed).normal(mu1, s1, size=n)
+        log_p, log_q = _gauss_log_pdf(mu1, s1), _gauss_log_pdf(mu2, s2)
+        ratio = log_p(x) - log_q(x)
+        got = fn(log_p, log_q, x.copy())
+        if not isinstance(got, (tuple, list)) or len(got) != 2:
+            fail("1.4", f"kl_monte_carlo should return a pair (estimate, standard_error), got {type(got).__name__}")
+        estimate, stderr = got
+        expect_close(
+            estimate,
+            ratio.mean(),
+            "1.4",
+            f"the estimate on {n} samples",
+            rtol=1e-9,
+            hint="average log p(x) − log q(x) over the samples you were given (they come from p)",
+        )
+        expect_close(
+            stderr,
+            ratio.std(ddof=1) / math.sqrt(n),
+            "1.4",
+            f"the standard error on {n} samples",
+            rtol=2e-3,
+            hint="the standard error of a mean is the samples' standard deviation divided by √n",
+        )
+    passed("1.4")
+
+
+# The assignment's bimodal target: unequal weights and widths, so the two modes give different fits.
+FIT_MEANS, FIT_STDS, FIT_WEIGHTS = (-2.0, 3.0), (0.6, 0.8), (0.4, 0.6)
+
+
+def _mixture(x):
+    return data.mixture_pdf_1d(x, FIT_MEANS, FIT_STDS, FIT_WEIGHTS)
+
+
+def _reference_reverse_fit(mu0: float, sigma0: float) -> tuple[float, float, float]:
+    """(mu, sigma, KL(q‖p)) of the reverse-KL fit found from (mu0, sigma0) on a fine grid."""
+    x = np.linspace(-12, 12, 4801)
+    px = _mixture(x)
+
+    def objective(t):
+        qx = np.exp(-0.5 * ((x - t[0]) / math.exp(t[1])) ** 2) / (math.exp(t[1]) * math.sqrt(2 * math.pi))
+        return integrate.trapezoid(qx * (np.log(qx + 1e-300) - np.log(px + 1e-300)), x)
+
+    res = optimize.minimize(objective, [mu0, math.log(sigma0)], method="Nelder-Mead", options={"xatol": 1e-8})
+    return res.x[0], math.exp(res.x[1]), res.fun
+
+
+def reverse_kl_fit(fn) -> None:
+    """Exercise 1.5: fit_reverse_kl(p_pdf, mu0, sigma0) finds the N(mu, sigma²) minimising KL(q‖p) near its start."""
+    for mu0, sigma0 in [(-1.0, 1.0), (2.0, 1.0)]:
+        got = fn(_mixture, mu0, sigma0)
+        arr = as_array(got, "1.5", f"fit_reverse_kl(p, {mu0}, {sigma0})")
+        expect(arr.shape == (2,), "1.5", f"fit_reverse_kl should return (mu, sigma), got shape {arr.shape}")
+        mu, sigma = arr
+        ref_mu, ref_sigma, _ = _reference_reverse_fit(mu0, sigma0)
+        mode = FIT_MEANS[int(np.argmin(np.abs(np.array(FIT_MEANS) - ref_mu)))]
+        where = f"from (mu0, sigma0) = ({mu0}, {sigma0}) on the mixture 0.4·N(−2, 0.6²) + 0.6·N(3, 0.8²)"
+        expect(
+            abs(mu - ref_mu) < 0.05,
+            "1.5",
+            f"{where}: expected mu ≈ {ref_mu:.3f} (the mode at {mode}), got {mu:.4g}",
+            "minimise KL(q‖p) = ∫ q log(q/p), q first: it seeks one mode; KL(p‖q) would sit between the modes",
+        )
+        expect(
+            abs(sigma / ref_sigma - 1) < 0.05,
+            "1.5",
+            f"{where}: expected sigma ≈ {ref_sigma:.3f}, got {sigma:.4g}",
+            "keep the q log q term (q's negative entropy): without it sigma shrinks towards 0",
+        )
+    passed("1.5")
+
+
+def answer_forward_fit_sigma(answer) -> None:
+    """Exercise 1.6: σ of the forward-KL fit of one Gaussian to 0.25·N(−1, 0.5²) + 0.75·N(3, 1²)."""
+    weights, means, stds = np.array([0.25, 0.75]), np.array([-1.0, 3.0]), np.array([0.5, 1.0])
+    mean = weights @ means
+    expected = math.sqrt(weights @ (stds**2 + means**2) - mean**2)  # moment matching: σ² = Var_p[x]
+    expect_close(
+        answer,
+        expected,
+        "1.6",
+        "the forward-KL fit's σ",
+        atol=1e-3,
+        hint="the forward-KL fit matches p's mean and variance; Var = Σ w_k (s_k² + μ_k²) − (Σ w_k μ_k)², "
+        "and the answer is a standard deviation",
+    )
+    passed("1.6")

@@ -1,0 +1,76 @@
+"""The GAN value function V(D, G) and the optimal discriminator D* = p_r / (p_r + p_g).
+
+Goodfellow et al. (2014), "Generative Adversarial Nets", Proposition 1 and Theorem 1:
+V(G, D*) = 2·JS(p_r‖p_g) − 2 log 2. Taught in notebooks/02_optimal_discriminator.ipynb.
+Integrals use ``scipy.integrate.quad`` over a finite [lo, hi], as in gancourse.divergences. The
+sample estimate of V on a batch is minus gancourse.losses.d_loss (the discriminator's BCE loss).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from gancourse.divergences import _check_density, _check_interval, _quad, _xlog
+
+__all__ = ["optimal_discriminator", "value_function", "optimal_value"]
+
+
+def _densities(x, name: str) -> np.ndarray:
+    if hasattr(x, "detach"):  # a torch tensor
+        x = x.detach().cpu().numpy()
+    try:
+        arr = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be density values (a number or an array), got {type(x).__name__}") from None
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise ValueError(f"{name} must hold finite, non-negative density values, got {arr}")
+    return arr
+
+
+def optimal_discriminator(p_real, p_fake):
+    """D*(x) = p_r(x) / (p_r(x) + p_g(x)) from density values; nan where both vanish (D* is undefined)."""
+    a, b = _densities(p_real, "p_real"), _densities(p_fake, "p_fake")
+    try:
+        a, b = np.broadcast_arrays(a, b)
+    except ValueError:
+        raise ValueError(f"p_real and p_fake must have matching shapes, got {a.shape} and {b.shape}") from None
+    with np.errstate(invalid="ignore"):
+        d = a / (a + b)  # same shape as the inputs
+    return float(d) if d.ndim == 0 else d
+
+
+def value_function(D: Callable, p_real: Callable, p_fake: Callable, lo: float, hi: float, *, points=None) -> float:
+    """V(D, G) = ∫ p_r log D + p_g log(1 − D) dx by quadrature, for a discriminator x -> D(x) in [0, 1].
+
+    A D that rounds to exactly 0 (or 1) where p_r (or p_g) has mass makes V = −inf: keep [lo, hi] to
+    where both densities are comparable, or use optimal_value() for D*.
+    """
+    _check_density(D, "D", "a discriminator: a callable x -> D(x) in [0, 1]")
+    for f, name in ((p_real, "p_real"), (p_fake, "p_fake")):
+        _check_density(f, name)
+    points = _check_interval(lo, hi, points)
+
+    def integrand(t: float) -> float:
+        a, b, d = float(p_real(t)), float(p_fake(t)), float(D(t))
+        if not 0.0 <= d <= 1.0:
+            raise ValueError(
+                f"D must return probabilities in [0, 1], got D({t:.6g}) = {d!r}; apply a sigmoid to logits"
+            )
+        return _xlog(a, d) + _xlog(b, 1.0 - d)  # −inf where D = 0 on p_r's mass or D = 1 on p_g's
+
+    return _quad(integrand, lo, hi, points)
+
+
+def optimal_value(p_real: Callable, p_fake: Callable, lo: float, hi: float, *, points=None) -> float:
+    """V(G, D*) = max_D V(D, G) by quadrature; equals 2·JS(p_r‖p_g) − 2 log 2."""
+    for f, name in ((p_real, "p_real"), (p_fake, "p_fake")):
+        _check_density(f, name)
+    points = _check_interval(lo, hi, points)
+
+    def integrand(t: float) -> float:
+        a, b = float(p_real(t)), float(p_fake(t))
+        return _xlog(a, a / (a + b)) + _xlog(b, b / (a + b)) if a + b > 0 else 0.0
+
+    return _quad(integrand, lo, hi, points)

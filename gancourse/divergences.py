@@ -1,0 +1,172 @@
+"""KL and Jensen–Shannon divergences: discrete, Gaussian closed form, and densities by quadrature.
+
+Kullback & Leibler (1951), "On information and sufficiency"; Lin (1991), "Divergence measures
+based on the Shannon entropy". Taught in notebooks/01_kl_js_divergence.ipynb. Natural log
+throughout (nats; divide by log 2 for bits). Densities are integrated with
+``scipy.integrate.quad`` (adaptive Gauss–Kronrod) over the finite interval [lo, hi] you give.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+from scipy import integrate
+
+__all__ = ["kl", "js", "kl_gaussians", "kl_quad", "js_quad", "LOG2"]
+
+LOG2 = math.log(2.0)  # the largest JS, in nats (1 bit)
+SUM_TOL = 1e-6  # how far from 1 a distribution's total may be without normalize=True
+
+
+def _distribution(x, name: str, normalize: bool, atol: float) -> np.ndarray:
+    """Validate a probability vector (or a batch of them along the last axis) as float64."""
+    if x is None or isinstance(x, (str, bytes, dict, set)):
+        raise TypeError(f"{name} must be an array of probabilities, got {type(x).__name__}")
+    if hasattr(x, "detach"):  # a torch tensor
+        x = x.detach().cpu().numpy()
+    try:
+        arr = np.asarray(x)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be an array of probabilities, got {type(x).__name__}: {err}") from None
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype} ({type(x).__name__})")
+    arr = arr.astype(np.float64)
+    if arr.ndim == 0 or arr.shape[-1] == 0:
+        raise ValueError(f"{name} must be a non-empty array of shape (K,) or (..., K), got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite, got {arr}")
+    if np.any(arr < 0):
+        raise ValueError(f"{name} must be non-negative, got a minimum of {arr.min():.6g} in {arr}")
+    total = arr.sum(axis=-1, keepdims=True)  # (..., 1)
+    if normalize:
+        if np.any(total == 0):
+            raise ValueError(f"{name} has no mass to normalize (it sums to 0)")
+        return arr / total
+    if np.any(np.abs(total - 1) > atol):
+        raise ValueError(
+            f"{name} must sum to 1 (within {atol:g}) along its last axis, got {np.squeeze(total)}; "
+            "pass normalize=True to rescale counts or weights"
+        )
+    return arr
+
+
+def _pair(p, q, normalize: bool, atol: float) -> tuple[np.ndarray, np.ndarray]:
+    p = _distribution(p, "p", normalize, atol)
+    q = _distribution(q, "q", normalize, atol)
+    if p.shape != q.shape:
+        raise ValueError(f"p and q must have the same shape, got {p.shape} and {q.shape}")
+    return p, q
+
+
+def _kl_terms(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Pointwise p log(p/q): 0 where p = 0, inf where p > 0 = q."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = p * (np.log(p) - np.log(q))
+    terms = np.where(p > 0, terms, 0.0)
+    return np.where((p > 0) & (q == 0), np.inf, terms)
+
+
+def _scalar(x: np.ndarray):
+    return float(x) if np.ndim(x) == 0 else x
+
+
+def kl(p, q, *, normalize: bool = False, atol: float = SUM_TOL):
+    """KL(p‖q) = Σ p log(p/q) in nats over the last axis; inf when q = 0 where p > 0."""
+    p, q = _pair(p, q, normalize, atol)  # (..., K) each
+    return _scalar(np.maximum(_kl_terms(p, q).sum(axis=-1), 0.0))  # (...,); rounding clipped at 0
+
+
+def js(p, q, *, normalize: bool = False, atol: float = SUM_TOL):
+    """JS(p‖q) = ½KL(p‖m) + ½KL(q‖m) with m = (p+q)/2, in nats over the last axis; at most log 2."""
+    p, q = _pair(p, q, normalize, atol)  # (..., K) each
+    total = p + q  # (..., K); log(p/m) = log(2p/(p+q)): no m that underflows to 0 next to a tiny p
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(p > 0, p * np.log(2 * p / total), 0.0) + np.where(q > 0, q * np.log(2 * q / total), 0.0)
+    return _scalar(np.maximum(0.5 * terms.sum(axis=-1), 0.0))  # (...,)
+
+
+def kl_gaussians(mu1, s1, mu2, s2):
+    """Closed-form KL(N(mu1, s1²) ‖ N(mu2, s2²)) = log(s2/s1) + (s1² + (mu1−mu2)²)/(2 s2²) − ½, in nats."""
+    args = {}
+    for name, value in (("mu1", mu1), ("s1", s1), ("mu2", mu2), ("s2", s2)):
+        try:
+            arr = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} must be a real number or array, got {type(value).__name__}: {value!r}") from None
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{name} must be finite, got {value!r}")
+        if name.startswith("s") and not np.all(arr > 0):
+            raise ValueError(f"{name} is a standard deviation and must be positive, got {value!r}")
+        args[name] = arr
+    mu1, s1, mu2, s2 = args["mu1"], args["s1"], args["mu2"], args["s2"]
+    return _scalar(np.log(s2 / s1) + (s1**2 + (mu1 - mu2) ** 2) / (2 * s2**2) - 0.5)
+
+
+def _check_density(f, name: str, what: str = "a density: a callable x -> p(x) that accepts NumPy arrays") -> None:
+    if not callable(f):
+        raise TypeError(f"{name} must be {what}, got {f!r}")
+
+
+def _check_interval(lo, hi, points) -> list[float] | None:
+    for name, value in (("lo", lo), ("hi", hi)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise TypeError(f"{name} must be a real number, got {type(value).__name__}: {value!r}")
+        if not math.isfinite(value):
+            raise ValueError(f"{name} must be finite (quadrature runs over a finite [lo, hi]), got {value}")
+    if not lo < hi:
+        raise ValueError(f"lo must be less than hi, got lo={lo}, hi={hi}")
+    if points is None:
+        return None
+    inside = sorted({float(t) for t in np.atleast_1d(points) if lo < t < hi})
+    return inside or None
+
+
+def _xlog(a: float, ratio: float) -> float:
+    """a·log(ratio) with 0·log(anything) = 0 and a·log 0 = −inf for a > 0."""
+    if a == 0:
+        return 0.0
+    return a * math.log(ratio) if ratio > 0 else -math.inf
+
+
+def _quad(integrand: Callable[[float], float], lo: float, hi: float, points) -> float:
+    value, _ = integrate.quad(integrand, lo, hi, points=points, limit=500, epsabs=1e-11, epsrel=1e-10)
+    return float(value)
+
+
+def kl_quad(p: Callable, q: Callable, lo: float, hi: float, *, points=None, grid: int = 8193) -> float:
+    """KL(p‖q) of two densities by scipy.integrate.quad over [lo, hi] (which should hold p's mass).
+
+    ``points``: where p or q jumps (e.g. a uniform's ends), passed to quad. The result is inf
+    when q vanishes where p does not, detected on a grid of ``grid`` points (plus ``points``);
+    a q that merely underflows to 0 in a far tail counts too, so keep [lo, hi] near p's mass.
+    """
+    _check_density(p, "p")
+    _check_density(q, "q")
+    points = _check_interval(lo, hi, points)
+    x = np.concatenate([np.linspace(lo, hi, grid), points or []])  # (grid + len(points),)
+    px, qx = np.asarray(p(x), dtype=np.float64), np.asarray(q(x), dtype=np.float64)
+    if np.any(px < 0) or np.any(qx < 0):
+        raise ValueError("p and q must be densities (non-negative) on [lo, hi]")
+    if np.any((px > 0) & (qx == 0)):
+        return math.inf
+
+    def integrand(t: float) -> float:
+        a, b = float(p(t)), float(q(t))
+        return _xlog(a, a / b) if b > 0 else 0.0  # p > 0 = q was ruled out on the grid
+
+    return max(_quad(integrand, lo, hi, points), 0.0)
+
+
+def js_quad(p: Callable, q: Callable, lo: float, hi: float, *, points=None) -> float:
+    """JS(p‖q) of two densities by scipy.integrate.quad over [lo, hi] (which should hold both masses)."""
+    _check_density(p, "p")
+    _check_density(q, "q")
+    points = _check_interval(lo, hi, points)
+
+    def integrand(t: float) -> float:
+        a, b = float(p(t)), float(q(t))
+        return 0.5 * _xlog(a, 2 * a / (a + b)) + 0.5 * _xlog(b, 2 * b / (a + b)) if a + b > 0 else 0.0
+
+    return max(_quad(integrand, lo, hi, points), 0.0)

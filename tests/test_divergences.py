@@ -1,0 +1,215 @@
+"""gancourse.divergences against SciPy, closed forms and the identities KL and JS must satisfy."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy import integrate, stats
+from scipy.spatial.distance import jensenshannon
+from scipy.special import rel_entr
+
+from gancourse import divergences as dv
+
+LOG2 = math.log(2)
+
+
+def random_pairs(n, seed, zeros=False):
+    rng = np.random.default_rng(seed)
+    for _ in range(n):
+        k = int(rng.integers(1, 12))
+        out = []
+        for _ in range(2):
+            w = rng.dirichlet(np.full(k, 0.7))
+            if zeros:
+                w[rng.random(k) < 0.3] = 0.0
+                w = w / w.sum() if w.sum() > 0 else np.eye(k)[int(rng.integers(k))]
+            out.append(w)
+        yield out
+
+
+@pytest.mark.parametrize("zeros", [False, True])
+def test_kl_matches_scipy_rel_entr(zeros):
+    n_inf = 0
+    for p, q in random_pairs(400, seed=1 + zeros, zeros=zeros):
+        expected = rel_entr(p, q).sum()
+        np.testing.assert_allclose(dv.kl(p, q), expected, rtol=1e-10, atol=1e-14)
+        n_inf += math.isinf(expected)
+    assert (n_inf > 0) == zeros  # zero-mass cases include infinite KL
+
+
+@pytest.mark.parametrize("zeros", [False, True])
+def test_js_matches_scipy_jensenshannon(zeros):
+    for p, q in random_pairs(400, seed=3 + zeros, zeros=zeros):
+        # scipy returns the distance √JS, in nats unless base= is given
+        np.testing.assert_allclose(dv.js(p, q), jensenshannon(p, q) ** 2, rtol=1e-9, atol=1e-14)
+        np.testing.assert_allclose(dv.js(p, q) / LOG2, jensenshannon(p, q, base=2) ** 2, rtol=1e-9, atol=1e-14)
+
+
+def test_identities_on_random_cases():
+    for p, q in random_pairs(500, seed=5, zeros=True):
+        assert dv.kl(p, q) >= 0
+        assert dv.js(p, q) == pytest.approx(dv.js(q, p), rel=1e-12, abs=1e-15)
+        assert 0 <= dv.js(p, q) <= LOG2 + 1e-15
+        m = (p + q) / 2
+        assert dv.js(p, q) == pytest.approx(0.5 * dv.kl(p, m) + 0.5 * dv.kl(q, m), rel=1e-12, abs=1e-15)
+    p = np.array([0.2, 0.3, 0.5])
+    assert dv.kl(p, p) == 0 and dv.js(p, p) == 0
+
+
+def test_sqrt_js_triangle_inequality():
+    rng = np.random.default_rng(6)
+    for _ in range(500):
+        k = int(rng.integers(2, 6))
+        a, b, c = (rng.dirichlet(np.full(k, 0.5)) for _ in range(3))
+        assert math.sqrt(dv.js(a, c)) <= math.sqrt(dv.js(a, b)) + math.sqrt(dv.js(b, c)) + 1e-12
+
+
+@pytest.mark.parametrize("shift", [3, 10, 1000])
+def test_disjoint_supports(shift):
+    p, q = np.zeros(shift + 3), np.zeros(shift + 3)
+    p[:3], q[shift:] = [0.2, 0.3, 0.5], [0.6, 0.3, 0.1]
+    assert dv.kl(p, q) == math.inf and dv.kl(q, p) == math.inf
+    assert dv.js(p, q) == pytest.approx(LOG2, rel=1e-14)
+
+
+def test_subnormal_masses():
+    tiny = 5e-324  # the smallest subnormal double: (tiny + 0) / 2 rounds to 0, so m must not be formed
+    assert dv.js([1.0, tiny], [1.0, 0.0]) == pytest.approx(0.0, abs=1e-300)
+    assert dv.kl([1.0, tiny], [1.0, 0.0]) == math.inf
+    assert dv.kl([1.0, 0.0], [1.0, tiny]) == 0.0
+
+
+def test_zero_mass_terms_and_infinity():
+    assert dv.kl([0.5, 0.5, 0.0], [0.25, 0.25, 0.5]) == pytest.approx(LOG2)  # 0·log 0 = 0
+    assert dv.kl([0.5, 0.5], [1.0, 0.0]) == math.inf
+    assert dv.kl([1.0, 0.0], [0.5, 0.5]) == pytest.approx(LOG2)
+
+
+def test_batches_tensors_and_normalize():
+    rng = np.random.default_rng(7)
+    p, q = rng.dirichlet(np.ones(4), size=(3, 5)), rng.dirichlet(np.ones(4), size=(3, 5))  # (3, 5, 4)
+    got = dv.kl(p, q)
+    assert got.shape == (3, 5)
+    np.testing.assert_allclose(got, rel_entr(p, q).sum(-1), rtol=1e-12)
+    assert dv.js(p, q).shape == (3, 5)
+    assert isinstance(dv.kl(p[0, 0], q[0, 0]), float)
+    assert dv.kl(torch.tensor(p[0, 0]), torch.tensor(q[0, 0])) == pytest.approx(dv.kl(p[0, 0], q[0, 0]))
+    counts_p, counts_q = np.array([3, 1, 0, 6]), np.array([2, 2, 2, 4])
+    assert dv.kl(counts_p, counts_q, normalize=True) == pytest.approx(dv.kl(counts_p / 10, counts_q / 10))
+    assert dv.js(counts_p, counts_q, normalize=True) == pytest.approx(jensenshannon(counts_p, counts_q) ** 2)
+
+
+@pytest.mark.parametrize(
+    "p, q, error, words",
+    [
+        ([0.5, -0.1, 0.6], [0.3, 0.3, 0.4], ValueError, ["p", "non-negative"]),
+        ([0.3, 0.3, 0.4], [0.5, -0.1, 0.6], ValueError, ["q", "non-negative"]),
+        ([0.5, 0.5], [0.2, 0.3, 0.5], ValueError, ["same shape", "(2,)", "(3,)"]),
+        ([0.5, 0.6], [0.5, 0.5], ValueError, ["p", "sum to 1", "normalize=True"]),
+        ([0.5, 0.5], [0.1, 0.1], ValueError, ["q", "sum to 1"]),
+        ([0.5, math.nan], [0.5, 0.5], ValueError, ["p", "finite"]),
+        (0.5, [0.5, 0.5], ValueError, ["p", "shape"]),
+        ([], [], ValueError, ["p", "non-empty"]),
+        ("abc", [0.5, 0.5], TypeError, ["p"]),
+        ([0.5, 0.5], None, TypeError, ["q"]),
+        ([True, False], [0.5, 0.5], TypeError, ["p", "real numbers"]),
+    ],
+)
+def test_bad_input_names_the_argument(p, q, error, words):
+    for fn in (dv.kl, dv.js):
+        with pytest.raises(error) as err:
+            fn(p, q)
+        for word in words:
+            assert word in str(err.value)
+
+
+def test_normalize_needs_mass():
+    with pytest.raises(ValueError, match="p has no mass"):
+        dv.kl([0.0, 0.0], [0.5, 0.5], normalize=True)
+
+
+def test_sum_tolerance():
+    assert dv.kl([0.5 + 1e-9, 0.5], [0.5, 0.5]) >= 0
+    with pytest.raises(ValueError):
+        dv.kl([0.5 + 1e-3, 0.5], [0.5, 0.5])
+    assert dv.kl([0.5 + 1e-3, 0.5], [0.5, 0.5], atol=1e-2) >= 0
+
+
+def gauss(mu, s):
+    return stats.norm(mu, s).pdf
+
+
+GAUSS_CASES = [
+    (0.0, 1.0, 1.0, 1.0),
+    (0.0, 1.0, 1.0, 2.0),
+    (1.0, 2.0, 0.0, 1.0),
+    (-1.0, 0.5, 2.0, 3.0),
+    (3, 0.2, 3, 0.3),
+]
+
+
+@pytest.mark.parametrize("mu1, s1, mu2, s2", GAUSS_CASES)
+def test_kl_gaussians_closed_form_vs_quadrature(mu1, s1, mu2, s2):
+    closed = dv.kl_gaussians(mu1, s1, mu2, s2)
+    lo, hi = mu1 - 12 * s1, mu1 + 12 * s1
+    assert dv.kl_quad(gauss(mu1, s1), gauss(mu2, s2), lo, hi) == pytest.approx(closed, rel=1e-8, abs=1e-12)
+    # and against a fine-grid reference for the entropy form: KL = −H(p) − E_p log q
+    entropy = stats.norm(mu1, s1).entropy()
+    cross = stats.norm(mu1, s1).expect(lambda x: -stats.norm(mu2, s2).logpdf(x))
+    assert closed == pytest.approx(cross - entropy, rel=1e-7)
+
+
+def test_kl_gaussians_values_and_errors():
+    assert dv.kl_gaussians(0, 1, 1, 1) == pytest.approx(0.5)
+    assert dv.kl_gaussians(2.0, 3.0, 2.0, 3.0) == 0
+    np.testing.assert_allclose(dv.kl_gaussians(np.array([0.0, 1.0]), 1.0, 0.0, 1.0), [0.0, 0.5])
+    with pytest.raises(ValueError, match="s2"):
+        dv.kl_gaussians(0, 1, 0, 0)
+    with pytest.raises(ValueError, match="s1"):
+        dv.kl_gaussians(0, -1, 0, 1)
+    with pytest.raises(ValueError, match="mu1"):
+        dv.kl_gaussians(math.inf, 1, 0, 1)
+    with pytest.raises(TypeError, match="mu2"):
+        dv.kl_gaussians(0, 1, "zero", 1)
+
+
+def test_js_quad_gaussians_vs_fine_grid():
+    x = np.linspace(-20, 20, 400_001)
+    for mu1, s1, mu2, s2 in GAUSS_CASES:
+        log_p, log_q = stats.norm(mu1, s1).logpdf(x), stats.norm(mu2, s2).logpdf(x)
+        log_m = np.logaddexp(log_p, log_q) - LOG2
+        terms = 0.5 * np.exp(log_p) * (log_p - log_m) + 0.5 * np.exp(log_q) * (log_q - log_m)
+        grid = integrate.trapezoid(terms, x)  # the trapezoid rule in log space, on a fine grid
+        got = dv.js_quad(gauss(mu1, s1), gauss(mu2, s2), -20, 20)
+        assert got == pytest.approx(grid, rel=1e-6, abs=1e-10)
+        assert got == pytest.approx(dv.js_quad(gauss(mu2, s2), gauss(mu1, s1), -20, 20), rel=1e-9)
+        assert 0 <= got <= LOG2
+
+
+def uniform(lo, hi):
+    return lambda x: ((np.asarray(x) >= lo) & (np.asarray(x) <= hi)) / (hi - lo)
+
+
+@pytest.mark.parametrize("theta", [0.0, 0.25, 0.5, 0.9, 1.0, 1.5, 4.0, 100.0])
+def test_quadrature_on_shifted_uniforms(theta):
+    p, q = uniform(0.0, 1.0), uniform(theta, theta + 1)
+    points = [0.0, 1.0, theta, theta + 1]
+    assert dv.js_quad(p, q, -1, theta + 2, points=points) == pytest.approx(min(theta, 1) * LOG2, abs=1e-8)
+    assert dv.kl_quad(p, q, -1, theta + 2, points=points) == (0.0 if theta == 0 else math.inf)
+
+
+def test_quadrature_bad_input():
+    p = gauss(0, 1)
+    with pytest.raises(TypeError, match="p must be a density"):
+        dv.kl_quad([0.1, 0.2], p, -5, 5)
+    with pytest.raises(TypeError, match="q must be a density"):
+        dv.js_quad(p, None, -5, 5)
+    with pytest.raises(ValueError, match="lo must be less than hi"):
+        dv.kl_quad(p, p, 5, -5)
+    with pytest.raises(ValueError, match="hi must be finite"):
+        dv.js_quad(p, p, 0, math.inf)
+    with pytest.raises(ValueError, match="non-negative"):
+        dv.kl_quad(lambda x: np.sin(x), p, -5, 5)
