@@ -99,14 +99,19 @@ class MLPDiscriminator(nn.Module):
         depth: int = 3,
         activation: str = "relu",
         minibatch_std: bool = False,
+        dropout: float = 0.0,
     ):
         super().__init__()
         self.in_shape = _shape(in_shape, "in_shape")
         hidden, depth = _positive_int(hidden, "hidden"), _positive_int(depth, "depth")
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
         layers: list[nn.Module] = [nn.Flatten()]  # (N, prod(in_shape))
         width = math.prod(self.in_shape)
         for _ in range(depth):
             layers += [nn.Linear(width, hidden), _activation(activation)]  # (N, hidden)
+            if dropout:
+                layers.append(nn.Dropout(dropout))
             width = hidden
         self.body = nn.Sequential(*layers)
         self.mbstd = MinibatchStd() if minibatch_std else None

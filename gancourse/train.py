@@ -297,6 +297,7 @@ def train(
         opt_G.load_state_dict(ckpt["opt_G"])
         opt_D.load_state_dict(ckpt["opt_D"])
         gen.set_state(ckpt["rng"].cpu())
+        torch.set_rng_state(ckpt["torch_rng"].cpu())  # so layers that use it (dropout) continue identically
         for h, s in zip(hooks, ckpt["hooks"]):
             h.load_state_dict(s)
         run.history = {k: list(v) for k, v in ckpt["history"].items()}
@@ -323,6 +324,7 @@ def train(
             "opt_G": opt_G.state_dict(),
             "opt_D": opt_D.state_dict(),
             "rng": gen.get_state(),
+            "torch_rng": torch.get_rng_state(),  # global CPU stream: dropout draws from it
             "hooks": [h.state_dict() for h in hooks],
             "history": run.history,
             "snapshot_steps": [s for s, _ in run.snapshots],

@@ -36,6 +36,7 @@ def test_minibatch_std_appends_the_mean_std():
         (lambda: nets.MLPGenerator(out_shape=(1, -28)), ValueError, r"out_shape\[1\]"),
         (lambda: nets.MLPDiscriminator(hidden=0), ValueError, "hidden"),
         (lambda: nets.MLPDiscriminator(activation="gelu"), ValueError, "activation"),
+        (lambda: nets.MLPDiscriminator(dropout=1.0), ValueError, "dropout"),
     ],
 )
 def test_bad_construction_is_rejected(make, err, match):
