@@ -20,6 +20,8 @@ from gancourse.train import Hook, TrainState
 class InstanceNoise(Hook):
     """Add N(0, std_t^2) noise to D's real and fake inputs; std_t decays linearly from ``std`` to 0."""
 
+    needs_host = True  # std_t follows the step counter, a Python int
+
     def __init__(self, std: float = 0.1, anneal_steps: int | None = None):
         if not (isinstance(std, (int, float)) and math.isfinite(std) and std > 0):
             raise ValueError(f"std must be a positive finite number, got {std!r}")
@@ -40,6 +42,8 @@ class InstanceNoise(Hook):
 
 class HistoricalAveraging(Hook):
     """Penalise ||theta - mean of past theta||^2 for both nets (Salimans et al. 2016, section 3.3)."""
+
+    needs_host = True  # the running mean's count is a Python int
 
     def __init__(self, weight: float = 1e-3):
         if not (isinstance(weight, (int, float)) and math.isfinite(weight) and weight > 0):

@@ -203,6 +203,50 @@ def sample(G: nn.Module, n: int, *, z: torch.Tensor | None = None, seed: int | N
     return out.cpu()
 
 
+WARMUP_STEPS = 3  # eager steps on a side stream before capture (lazy optimiser state, cuBLAS workspaces)
+_said: set[str] = set()
+
+
+def _say_once(line: str) -> None:
+    if line not in _said:
+        _said.add(line)
+        print(line)
+
+
+def _fast_path(fast, device: torch.device, dataset, hooks, steps_left: int) -> tuple[bool, str]:
+    """Whether the captured step can run, and if not (when it matters) why, in a few words."""
+    if fast is False:
+        return False, ""
+    reason = ""
+    if device.type != "cuda":
+        reason = f"CUDA-graph capture needs CUDA (device is {device.type})"
+    elif dataset is None:
+        reason = "a data sampler runs Python every step (give a data tensor for the captured step)"
+    elif any(h.needs_host for h in hooks):
+        names = ", ".join(type(h).__name__ for h in hooks if h.needs_host)
+        reason = f"{names} needs the host every step"
+    elif steps_left <= WARMUP_STEPS:
+        return False, ""
+    if reason and fast is None and device.type == "cpu":
+        return False, reason  # printed once per process: the eager loop is the CPU's normal path
+    return (not reason), reason
+
+
+def _capture(step, draw, gen: torch.Generator, optimizers):
+    """Capture one whole training step (critic steps, penalty, generator step, hooks) as a CUDA graph."""
+    for opt in optimizers:
+        for group in opt.param_groups:
+            if "capturable" in group:
+                group["capturable"] = True  # the step counters live on the device
+    rng = gen.get_state()
+    static_draws = draw()  # buffers of the right shapes; the draws themselves are given back below
+    gen.set_state(rng)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        loss_d, loss_g, extras = step(static_draws)
+    return graph, {"draws": static_draws, "loss_d": loss_d, "loss_g": loss_g, "extras": extras}
+
+
 def train(
     G: nn.Module,
     D: nn.Module,
@@ -228,6 +272,9 @@ def train(
     resume: bool = True,
     progress: bool = True,
     desc: str | None = None,
+    fast: bool | None = None,
+    amp: bool = False,
+    channels_last: bool = False,
 ) -> Run:
     """Train G against D for ``steps`` generator steps; each step makes ``n_critic`` D steps first.
 
@@ -237,6 +284,12 @@ def train(
     Without ``opt_G``/``opt_D`` both nets get Adam(lr, betas). Logged scalars are window means of
     ``log_every`` steps; ``checkpoint`` names a file written atomically every ``checkpoint_every``
     steps and at the end, from which a later call with ``resume=True`` continues.
+
+    On CUDA (``fast=None`` or ``True``) the whole step is captured once as a CUDA graph and
+    replayed; the randomness of each step (batch indices, noise, interpolation alpha) is drawn
+    into static buffers first, exactly as the eager step draws it, so both compute the same
+    function. Elsewhere, or with a hook that needs the host, the eager loop runs and one line
+    says so. ``amp`` turns on bf16 autocast (CUDA), ``channels_last`` that memory format.
     """
     # ---- validate everything before the first step
     steps = _positive_int(steps, "steps", minimum=0)
@@ -273,6 +326,11 @@ def train(
     _check_optimizer(opt_G, G, "opt_G")
     _check_optimizer(opt_D, D, "opt_D")
     dataset, sampler, sample_shape = _check_data(data, device)
+    if channels_last:
+        G.to(memory_format=torch.channels_last)
+        D.to(memory_format=torch.channels_last)
+        if dataset is not None and dataset.ndim == 4:
+            dataset = dataset.contiguous(memory_format=torch.channels_last)
     with torch.no_grad():
         probe = G(torch.zeros(2, latent_dim, device=device))
     if tuple(probe.shape[1:]) != sample_shape:
@@ -306,14 +364,54 @@ def train(
 
     snapshot_z = torch.randn(snapshot_n, latent_dim, generator=torch.Generator().manual_seed(seed + 1)).to(device)
 
-    def draw_real() -> torch.Tensor:
-        if sampler is not None:
-            return sampler(batch_size, gen)
-        idx = torch.randint(len(dataset), (batch_size,), generator=gen, device=device)
-        return dataset[idx]  # (B, *sample_shape)
+    needs_alpha = bool(getattr(objective, "needs_alpha", False))
 
-    def draw_z() -> torch.Tensor:
-        return torch.randn(batch_size, latent_dim, generator=gen, device=device)  # (B, latent_dim)
+    def draw() -> dict[str, torch.Tensor]:
+        """All of one step's randomness, in a fixed order, from the loop's generator."""
+        d = {}
+        if dataset is not None:
+            d["idx"] = torch.randint(len(dataset), (n_critic, batch_size), generator=gen, device=device)
+        d["z_d"] = torch.randn(n_critic, batch_size, latent_dim, generator=gen, device=device)
+        d["z_g"] = torch.randn(batch_size, latent_dim, generator=gen, device=device)
+        if needs_alpha:
+            d["alpha"] = torch.rand(n_critic, batch_size, generator=gen, device=device)
+        return d
+
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp and device.type == "cuda")
+
+    def step(d: dict[str, torch.Tensor]):
+        """One generator step after n_critic critic steps; returns detached (loss_d, loss_g, extras)."""
+        extras: dict[str, torch.Tensor] = {}
+        for k in range(n_critic):
+            x_real = dataset[d["idx"][k]] if dataset is not None else sampler(batch_size, gen)  # (B, *shape)
+            with torch.no_grad(), autocast:
+                x_fake = G(d["z_d"][k])
+            d_real, d_fake = x_real, x_fake.to(x_real.dtype)
+            for h in hooks:
+                d_real, d_fake = h.d_inputs(d_real, d_fake, state)
+            with autocast:
+                kwargs = {"alpha": d["alpha"][k]} if needs_alpha else {}
+                out = objective.d_loss(D, d_real, d_fake, generator=gen, **kwargs)
+            loss_d, extras = out if isinstance(out, tuple) else (out, {})
+            for h in hooks:
+                p = h.d_penalty(state)
+                if p is not None:
+                    loss_d = loss_d + p
+            opt_D.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_D.step()
+            for h in hooks:
+                h.after_d_step(state)
+        with autocast:
+            loss_g = objective.g_loss(D, G(d["z_g"]), x_real)
+        for h in hooks:
+            p = h.g_penalty(state)
+            if p is not None:
+                loss_g = loss_g + p
+        opt_G.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_G.step()
+        return loss_d.detach().float(), loss_g.detach().float(), {k: v.detach().float() for k, v in extras.items()}
 
     def save() -> None:
         snaps = torch.stack([s for _, s in run.snapshots]) if run.snapshots else torch.zeros(0)
@@ -357,6 +455,18 @@ def train(
         window.clear()
         window_steps.clear()
 
+    use_graph, why = _fast_path(fast, device, dataset, hooks, steps - state.step)
+    if why:
+        _say_once(f"gancourse.train: {why}; using the eager loop")
+    graph, first_step = None, state.step
+    side = torch.cuda.Stream(device) if use_graph else None  # warm-up runs on a side stream (CUDA graphs docs)
+
+    def captured_step(d):
+        out = step(d)
+        for h in hooks:  # capturable hooks (EMA, clipping) do not read state.step
+            h.after_step(state)
+        return out
+
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -367,43 +477,31 @@ def train(
     D.train()
     try:
         while state.step < steps:
-            # ---- n_critic steps of D
-            for _ in range(n_critic):
-                x_real = draw_real()
-                with torch.no_grad():
-                    x_fake = G(draw_z())
-                d_real, d_fake = x_real, x_fake
-                for h in hooks:
-                    d_real, d_fake = h.d_inputs(d_real, d_fake, state)
-                out = objective.d_loss(D, d_real, d_fake, generator=gen)
-                loss_d, extras = out if isinstance(out, tuple) else (out, {})
-                for h in hooks:
-                    p = h.d_penalty(state)
-                    if p is not None:
-                        loss_d = loss_d + p
-                opt_D.zero_grad(set_to_none=True)
-                loss_d.backward()
-                opt_D.step()
-                for h in hooks:
-                    h.after_d_step(state)
-            # ---- one step of G
-            x_fake = G(draw_z())
-            loss_g = objective.g_loss(D, x_fake, x_real)
-            for h in hooks:
-                p = h.g_penalty(state)
-                if p is not None:
-                    loss_g = loss_g + p
-            opt_G.zero_grad(set_to_none=True)
-            loss_g.backward()
-            opt_G.step()
+            if use_graph and graph is None and state.step >= first_step + WARMUP_STEPS:
+                torch.cuda.current_stream(device).wait_stream(side)
+                graph, static = _capture(captured_step, draw, gen, (opt_G, opt_D))
+            if graph is not None:
+                for k, v in draw().items():
+                    static["draws"][k].copy_(v)
+                graph.replay()
+                loss_d, loss_g = static["loss_d"].clone(), static["loss_g"].clone()
+                extras = {k: v.clone() for k, v in static["extras"].items()}
+            elif side is not None:
+                side.wait_stream(torch.cuda.current_stream(device))
+                with torch.cuda.stream(side):
+                    loss_d, loss_g, extras = step(draw())
+                torch.cuda.current_stream(device).wait_stream(side)
+            else:
+                loss_d, loss_g, extras = step(draw())
             state.step += 1
-            for h in hooks:
-                h.after_step(state)
+            if graph is None:  # a captured step has its hooks' after_step inside the graph
+                for h in hooks:
+                    h.after_step(state)
             # ---- bookkeeping: scalars stay on the device until the window is flushed
-            window.setdefault("d_loss", []).append(loss_d.detach())
-            window.setdefault("g_loss", []).append(loss_g.detach())
+            window.setdefault("d_loss", []).append(loss_d)
+            window.setdefault("g_loss", []).append(loss_g)
             for k, v in extras.items():
-                window.setdefault(k, []).append(v.detach())
+                window.setdefault(k, []).append(v)
             window_steps.append(state.step)
             if state.step % log_every == 0 or state.step == steps:
                 flush()

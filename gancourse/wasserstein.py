@@ -89,6 +89,7 @@ class WGANGPObjective:
     """WGAN-GP (Gulrajani et al. 2017): critic loss E f(fake) - E f(real) + gp_weight * penalty."""
 
     name = "wgan-gp"
+    needs_alpha = True  # the loop draws alpha (N,) per critic step, so a captured step sees it too
 
     def __init__(self, gp_weight: float = 10.0):
         if (
@@ -99,9 +100,9 @@ class WGANGPObjective:
             raise ValueError(f"gp_weight must be a non-negative finite number, got {gp_weight!r}")
         self.gp_weight = float(gp_weight)
 
-    def d_loss(self, D, x_real: torch.Tensor, x_fake: torch.Tensor, generator=None):
+    def d_loss(self, D, x_real: torch.Tensor, x_fake: torch.Tensor, generator=None, alpha=None):
         real, fake = D(x_real), D(x_fake)
-        gp = gradient_penalty(D, x_real, x_fake, generator=generator)
+        gp = gradient_penalty(D, x_real, x_fake, generator=generator, alpha=alpha)
         loss = wgan_critic_loss(real, fake) + self.gp_weight * gp
         return loss, {"wasserstein": (real.mean() - fake.mean()).detach(), "gp": gp.detach()}
 

