@@ -138,9 +138,9 @@ def toy_gan(
 
 
 def mnist_mlp_gan(
-    hidden: int = 256, depth: int = 3, latent_dim: int = 64, **d_kwargs
+    hidden: int = 256, depth: int = 3, latent_dim: int = 64, dropout: float = 0.3, **d_kwargs
 ) -> tuple[MLPGenerator, MLPDiscriminator]:
-    """G and D for MNIST as flat vectors: Tanh output in [-1, 1], LeakyReLU in D."""
-    G = MLPGenerator(latent_dim, (1, 28, 28), hidden, depth, activation="relu", tanh=True)
-    D = MLPDiscriminator((1, 28, 28), hidden, depth, activation="leaky_relu", **d_kwargs)
+    """G and D for MNIST as flat vectors: LeakyReLU MLPs, Tanh output in [-1, 1], dropout in D."""
+    G = MLPGenerator(latent_dim, (1, 28, 28), hidden, depth, activation="leaky_relu", tanh=True)
+    D = MLPDiscriminator((1, 28, 28), hidden, depth, activation="leaky_relu", dropout=dropout, **d_kwargs)
     return G, D

@@ -62,3 +62,11 @@ def test_every_exercise_has_a_check(path):
     assert len(exercises) >= 4
     assert all(e.split(".")[0] == number for e in exercises), f"exercise ids of {path.name} start with {number}."
     assert set(exercises) == checks, "each exercise is followed by a '# Check N.k' cell, and only those"
+
+
+def test_readme_lists_every_lecture_and_its_exercise():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for path in LECTURES:
+        assert f"(notebooks/{path.name})" in readme, f"README's lecture table misses {path.name}"
+    for path in SOLUTIONS:
+        assert f"(exercises/{path.name})" in readme, f"README's lecture table misses exercises/{path.name}"

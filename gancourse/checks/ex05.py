@@ -1,0 +1,195 @@
+"""Checks for assignment 05 (solutions/05_vanilla_gan.ipynb): GAN losses on logits, label smoothing,
+the minibatch-std layer and one alternating training step."""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+
+from gancourse import losses, nets
+from gancourse.checks import expect, expect_close, fail, passed
+
+# logits from confident to very confident: naive log(sigmoid(l)) overflows at |l| ~ 100
+LOGITS_REAL = torch.tensor([3.0, -2.0, 0.5, 40.0, -120.0, 0.0])
+LOGITS_FAKE = torch.tensor([-4.0, 1.5, -0.3, -150.0, 60.0, 0.0])
+
+
+def _tensor(value, exercise: str, what: str) -> torch.Tensor:
+    if not isinstance(value, torch.Tensor):
+        fail(exercise, f"{what} should return a torch.Tensor, got {type(value).__name__}")
+    if value.ndim != 0:
+        fail(
+            exercise,
+            f"{what} should return a scalar (0-d) tensor, got shape {tuple(value.shape)}",
+            "take the mean over the batch",
+        )
+    if not torch.isfinite(value):
+        fail(
+            exercise,
+            f"{what} returned {value.item()} for very confident logits (up to ±150)",
+            "log(sigmoid(l)) underflows; use F.binary_cross_entropy_with_logits or softplus: -log sigmoid(l) = softplus(-l)",
+        )
+    return value
+
+
+def d_loss(fn) -> None:
+    """Exercise 5.1: the discriminator's loss on logits, stable for confident D."""
+    got = _tensor(fn(LOGITS_REAL.clone(), LOGITS_FAKE.clone()), "5.1", "d_loss(real_logits, fake_logits)")
+    expected = losses.d_loss(LOGITS_REAL, LOGITS_FAKE)
+    expect_close(
+        got,
+        expected,
+        "5.1",
+        "d_loss on six real and six fake logits",
+        rtol=1e-5,
+        hint="-mean(log D(x_real)) - mean(log(1 - D(x_fake))), with D = sigmoid(logit): real targets 1, fake targets 0",
+    )
+    passed("5.1")
+
+
+def g_losses(saturating, nonsaturating) -> None:
+    """Exercise 5.2: the saturating and the non-saturating generator losses on logits."""
+    got_s = _tensor(saturating(LOGITS_FAKE.clone()), "5.2", "g_loss_saturating(fake_logits)")
+    got_n = _tensor(nonsaturating(LOGITS_FAKE.clone()), "5.2", "g_loss_nonsaturating(fake_logits)")
+    expect_close(
+        got_s,
+        losses.g_loss_saturating(LOGITS_FAKE),
+        "5.2",
+        "g_loss_saturating",
+        rtol=1e-5,
+        hint="the minimax loss G minimises is mean(log(1 - D(G(z)))) = mean(-softplus(l))",
+    )
+    expect_close(
+        got_n,
+        losses.g_loss_nonsaturating(LOGITS_FAKE),
+        "5.2",
+        "g_loss_nonsaturating",
+        rtol=1e-5,
+        hint="G minimises -mean(log D(G(z))) = mean(softplus(-l))",
+    )
+    passed("5.2")
+
+
+def smoothed_d_loss(fn) -> None:
+    """Exercise 5.3: one-sided label smoothing: real targets 1 - smooth, fake targets stay 0."""
+    for smooth in (0.1, 0.25):
+        got = _tensor(
+            fn(LOGITS_REAL.clone(), LOGITS_FAKE.clone(), smooth), "5.3", f"d_loss_smoothed(..., smooth={smooth})"
+        )
+        expect_close(
+            got,
+            losses.d_loss(LOGITS_REAL, LOGITS_FAKE, real_label=1 - smooth),
+            "5.3",
+            f"d_loss_smoothed with smooth={smooth}",
+            rtol=1e-5,
+            hint="one-sided: only the real targets move (to 1 - smooth); smoothing the fake targets too "
+            "rewards G's samples where p_real is 0 (Salimans et al. 2016)",
+        )
+    passed("5.3")
+
+
+def minibatch_std(fn) -> None:
+    """Exercise 5.4: append the batch's mean feature std as one extra feature, (N, F) -> (N, F + 1)."""
+    g = torch.Generator().manual_seed(0)
+    h = torch.randn(6, 5, generator=g) * torch.arange(1.0, 6.0)
+    got = fn(h.clone())
+    if not isinstance(got, torch.Tensor):
+        fail("5.4", f"minibatch_std should return a tensor, got {type(got).__name__}")
+    expect(
+        tuple(got.shape) == (6, 6),
+        "5.4",
+        f"minibatch_std of a (6, 5) batch should be (6, 6), got {tuple(got.shape)}",
+        "concatenate one column to the features",
+    )
+    expect_close(got[:, :5], h, "5.4", "the first 5 columns (the input features, unchanged)", atol=1e-6)
+    expect_close(
+        got,
+        nets.MinibatchStd()(h),
+        "5.4",
+        "the appended column",
+        rtol=1e-4,
+        atol=1e-6,
+        hint="std of each feature over the BATCH (dim 0, population: unbiased=False), then the mean over features, "
+        "the same value for every sample",
+    )
+    passed("5.4")
+
+
+class _Tiny(torch.nn.Module):
+    def __init__(self, d_in, d_out, seed):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.net = torch.nn.Sequential(torch.nn.Linear(d_in, 8), torch.nn.ReLU(), torch.nn.Linear(8, d_out))
+
+    def forward(self, x):
+        return self.net(x).squeeze(-1)
+
+
+def _reference_step(G, D, opt_G, opt_D, x_real, z):
+    opt_D.zero_grad()
+    loss_d = losses.d_loss(D(x_real), D(G(z).detach()))
+    loss_d.backward()
+    opt_D.step()
+    opt_G.zero_grad()
+    loss_g = losses.g_loss_nonsaturating(D(G(z)))
+    loss_g.backward()
+    opt_G.step()
+    return loss_d.detach(), loss_g.detach()
+
+
+def train_step(fn) -> None:
+    """Exercise 5.5: one D step on detached fakes, then one G step with the non-saturating loss."""
+    rng_state = torch.random.get_rng_state()
+    try:
+        G, D = _Tiny(3, 2, seed=1), _Tiny(2, 1, seed=2)
+    finally:
+        torch.random.set_rng_state(rng_state)
+    g = torch.Generator().manual_seed(3)
+    x_real, z = torch.randn(16, 2, generator=g), torch.randn(16, 3, generator=g)
+    copies = [copy.deepcopy(m) for m in (G, D)]
+    results = []
+    for G_, D_ in ((G, D), copies):
+        opt_G, opt_D = torch.optim.SGD(G_.parameters(), lr=0.1), torch.optim.SGD(D_.parameters(), lr=0.1)
+        for p in list(G_.parameters()) + list(D_.parameters()):
+            p.grad = torch.full_like(p, 5.0)  # stale gradients from an earlier step must not leak in
+        step = fn if G_ is G else _reference_step
+        out = step(G_, D_, opt_G, opt_D, x_real, z)
+        results.append(out)
+    got, expected = results
+    if not (isinstance(got, tuple) and len(got) == 2):
+        fail("5.5", f"train_step should return (d_loss, g_loss), got {type(got).__name__}")
+    expect_close(
+        torch.stack([torch.as_tensor(v).detach().float() for v in got]),
+        torch.stack(expected),
+        "5.5",
+        "the returned (d_loss, g_loss)",
+        rtol=1e-5,
+        hint="D's loss on D(x_real) and D(G(z).detach()); G's non-saturating loss on D(G(z)) AFTER D's update",
+    )
+    for name, mine, ref in (("D", D, copies[1]), ("G", G, copies[0])):
+        for (pname, p), q in zip(mine.named_parameters(), ref.parameters()):
+            expect_close(
+                p.detach(),
+                q.detach(),
+                "5.5",
+                f"{name}'s parameter {pname} after the step",
+                rtol=1e-5,
+                atol=1e-6,
+                hint="zero each optimiser's gradients before its backward, detach the fakes in D's step, "
+                "and update D before computing G's loss",
+            )
+    passed("5.5")
+
+
+def answer_smoothed_optimum(answer) -> None:
+    """Exercise 5.6: D* with real targets 0.9, where p_real = p_fake."""
+    expect_close(
+        answer,
+        0.45,
+        "5.6",
+        "D*(x) with one-sided smoothing 0.9 where p_real(x) = p_fake(x)",
+        atol=1e-6,
+        hint="maximise 0.9 p_r log D + 0.1 p_r log(1 - D) + p_g log(1 - D): D* = 0.9 p_r / (p_r + p_g)",
+    )
+    passed("5.6")
