@@ -1,11 +1,14 @@
 """GAN losses on logits, with numerically stable BCE, and the objectives the one loop trains with.
 
 Goodfellow et al. 2014 (the minimax loss and the non-saturating generator loss); Salimans et al.
-2016 (one-sided label smoothing, feature matching); Arjovsky et al. 2017 (the WGAN losses).
-Taught in notebooks/02_optimal_discriminator.ipynb and 05_vanilla_gan.ipynb; WGAN in 06.
+2016 (one-sided label smoothing, feature matching); Arjovsky et al. 2017 (the WGAN losses);
+Mao et al. 2017 (LSGAN: least squares with labels a, b, c). Taught in notebooks/02 and 05; WGAN
+in 06; LSGAN in 10.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -44,6 +47,17 @@ def feature_matching_loss(real_features: torch.Tensor, fake_features: torch.Tens
     if real_features.shape[1:] != fake_features.shape[1:]:
         raise ValueError(f"feature shapes differ: real {tuple(real_features.shape)}, fake {tuple(fake_features.shape)}")
     return (real_features.mean(dim=0) - fake_features.mean(dim=0)).pow(2).sum()
+
+
+def lsgan_d_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor, a: float = 0.0, b: float = 1.0) -> torch.Tensor:
+    """1/2 E[(D(x) - b)^2] + 1/2 E[(D(G(z)) - a)^2] (Mao et al. 2017, eq. 2; a = 0, b = 1)."""
+    real, fake = _check_logits(real_scores, "real_scores"), _check_logits(fake_scores, "fake_scores")
+    return 0.5 * (real - b).pow(2).mean() + 0.5 * (fake - a).pow(2).mean()
+
+
+def lsgan_g_loss(fake_scores: torch.Tensor, c: float = 1.0) -> torch.Tensor:
+    """1/2 E[(D(G(z)) - c)^2] (Mao et al. 2017, eq. 2; c = 1: G wants D to call its samples real)."""
+    return 0.5 * (_check_logits(fake_scores, "fake_scores") - c).pow(2).mean()
 
 
 def wgan_critic_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
@@ -100,3 +114,26 @@ class WGANObjective:
 
     def __repr__(self) -> str:
         return "WGANObjective()"
+
+
+class LSGANObjective:
+    """LSGAN (Mao et al. 2017): least-squares losses on D's raw output with labels a = 0, b = 1, c = 1."""
+
+    name = "lsgan"
+
+    def __init__(self, a: float = 0.0, b: float = 1.0, c: float = 1.0):
+        for name, v in (("a", a), ("b", b), ("c", c)):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise ValueError(f"{name} must be a finite number, got {v!r}")
+        if a == b:
+            raise ValueError(f"the fake label a and the real label b must differ, got a = b = {a}")
+        self.a, self.b, self.c = float(a), float(b), float(c)
+
+    def d_loss(self, D, x_real: torch.Tensor, x_fake: torch.Tensor, generator=None) -> torch.Tensor:
+        return lsgan_d_loss(D(x_real), D(x_fake), self.a, self.b)
+
+    def g_loss(self, D, x_fake: torch.Tensor, x_real: torch.Tensor) -> torch.Tensor:
+        return lsgan_g_loss(D(x_fake), self.c)
+
+    def __repr__(self) -> str:
+        return f"LSGANObjective(a={self.a}, b={self.b}, c={self.c})"

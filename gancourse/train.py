@@ -257,6 +257,7 @@ def train(
     batch_size: int = 256,
     n_critic: int = 1,
     lr: float = 2e-4,
+    lr_d: float | None = None,
     betas=(0.5, 0.999),
     opt_G: torch.optim.Optimizer | None = None,
     opt_D: torch.optim.Optimizer | None = None,
@@ -281,7 +282,8 @@ def train(
     ``data`` is a tensor (N, ...) kept on the device (batches drawn by index) or a sampler
     ``f(n, generator)``. ``objective`` defaults to the GAN with the non-saturating generator loss;
     its ``d_loss(D, x_real, x_fake, generator=)`` may return ``(loss, {name: scalar})`` to log more.
-    Without ``opt_G``/``opt_D`` both nets get Adam(lr, betas). Logged scalars are window means of
+    Without ``opt_G``/``opt_D`` both nets get Adam(lr, betas); ``lr_d`` gives D its own learning
+    rate (TTUR, Heusel et al. 2017). Logged scalars are window means of
     ``log_every`` steps; ``checkpoint`` names a file written atomically every ``checkpoint_every``
     steps and at the end, from which a later call with ``resume=True`` continues.
 
@@ -321,8 +323,10 @@ def train(
             raise TypeError(f"hooks must be gancourse.train.Hook instances, got {type(h).__name__}")
     if opt_G is None:
         opt_G = adam(G.parameters(), lr, betas)
+    if lr_d is not None and opt_D is not None:
+        raise ValueError("give lr_d or opt_D, not both: lr_d sets the learning rate of the default Adam for D")
     if opt_D is None:
-        opt_D = adam(D.parameters(), lr, betas)
+        opt_D = adam(D.parameters(), lr if lr_d is None else check_lr(lr_d, "lr_d"), betas)
     _check_optimizer(opt_G, G, "opt_G")
     _check_optimizer(opt_D, D, "opt_D")
     dataset, sampler, sample_shape = _check_data(data, device)

@@ -99,3 +99,14 @@ def test_loss_inputs_are_checked():
     with pytest.raises(ValueError, match="real_label"):
         losses.GANObjective(real_label=0)
     assert F.softplus(torch.tensor(0.0)) > 0
+
+
+def test_lsgan_losses_and_objective():
+    real, fake = torch.tensor([0.8, 1.2]), torch.tensor([0.1, -0.3])
+    torch.testing.assert_close(losses.lsgan_d_loss(real, fake), 0.5 * ((real - 1) ** 2).mean() + 0.5 * (fake**2).mean())
+    torch.testing.assert_close(losses.lsgan_g_loss(fake), 0.5 * ((fake - 1) ** 2).mean())
+    torch.testing.assert_close(losses.lsgan_d_loss(torch.ones(3), torch.zeros(3)), torch.tensor(0.0))  # D at its labels
+    with pytest.raises(ValueError, match="must differ"):
+        losses.LSGANObjective(a=1.0, b=1.0)
+    with pytest.raises(ValueError, match="c must be a finite"):
+        losses.LSGANObjective(c=float("inf"))

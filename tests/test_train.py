@@ -234,3 +234,30 @@ def test_sample_is_deterministic_and_leaves_mode_alone():
     a, b = sample(G, 10, seed=3), sample(G, 10, seed=3)
     torch.testing.assert_close(a, b)
     assert G.training and a.shape == (10, 2) and not a.requires_grad
+
+
+def test_ttur_gives_d_its_own_learning_rate():
+    G, D = make()
+    seen = {}
+
+    class Peek(Hook):
+        def setup(self, state):
+            seen["G"], seen["D"] = state.opt_G.param_groups[0]["lr"], state.opt_D.param_groups[0]["lr"]
+
+    train(
+        G,
+        D,
+        RING,
+        steps=2,
+        lr=1e-4,
+        lr_d=4e-4,
+        hooks=[Peek()],
+        batch_size=16,
+        progress=False,
+        objective=losses.LSGANObjective(),
+    )
+    assert seen == {"G": 1e-4, "D": 4e-4}
+    with pytest.raises(ValueError, match="lr_d must be a positive"):
+        train(G, D, RING, steps=1, lr_d=0.0, progress=False)
+    with pytest.raises(ValueError, match="lr_d or opt_D"):
+        train(G, D, RING, steps=1, lr_d=1e-3, opt_D=torch.optim.SGD(D.parameters(), lr=0.1), progress=False)
