@@ -9,6 +9,7 @@ save, so a resumed run continues exactly like an uninterrupted one (on CPU).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -203,6 +204,7 @@ def sample(G: nn.Module, n: int, *, z: torch.Tensor | None = None, seed: int | N
     return out.cpu()
 
 
+SMALL_MODEL = 1_000_000  # parameters: below this, one CPU thread trains faster than several
 WARMUP_STEPS = 3  # eager steps on a side stream before capture (lazy optimiser state, cuBLAS workspaces)
 _said: set[str] = set()
 
@@ -211,6 +213,21 @@ def _say_once(line: str) -> None:
     if line not in _said:
         _said.add(line)
         print(line)
+
+
+@contextlib.contextmanager
+def _cpu_threads(device: torch.device, n_params: int):
+    """Train small nets on one CPU thread: OpenMP's fork/join costs more than their tiny matmuls,
+    and on a busy machine its spinning threads made each step 20-70x slower (docs/benchmarks.md)."""
+    if device.type != "cpu" or n_params >= SMALL_MODEL or torch.get_num_threads() == 1:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _fast_path(fast, device: torch.device, dataset, hooks, steps_left: int) -> tuple[bool, str]:
@@ -479,6 +496,9 @@ def train(
     start = time.perf_counter()
     G.train()
     D.train()
+    n_params = sum(p.numel() for m in (G, D) for p in m.parameters())
+    context = contextlib.ExitStack()
+    context.enter_context(_cpu_threads(device, n_params))
     try:
         while state.step < steps:
             if use_graph and graph is None and state.step >= first_step + WARMUP_STEPS:
@@ -522,6 +542,7 @@ def train(
                 bar.update(1)
         flush()
     finally:
+        context.close()
         if bar is not None:
             bar.close()
     run.steps = state.step

@@ -261,3 +261,15 @@ def test_ttur_gives_d_its_own_learning_rate():
         train(G, D, RING, steps=1, lr_d=0.0, progress=False)
     with pytest.raises(ValueError, match="lr_d or opt_D"):
         train(G, D, RING, steps=1, lr_d=1e-3, opt_D=torch.optim.SGD(D.parameters(), lr=0.1), progress=False)
+
+
+def test_small_nets_train_on_one_cpu_thread_and_the_setting_is_restored():
+    before = torch.get_num_threads()
+    seen = []
+
+    class Threads(Hook):
+        def after_step(self, state):
+            seen.append(torch.get_num_threads())
+
+    run_toy(steps=3, hooks=[Threads()])
+    assert seen == [1, 1, 1] and torch.get_num_threads() == before
