@@ -1,0 +1,384 @@
+"""Checks for assignment 08 (solutions/08_dcgan.ipynb): the output size of a transposed convolution, the DCGAN
+generator's layer stack, DCGAN init, spherical interpolation of latents, a parameter count by formula, and a
+checkpoint that makes training resumable."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from gancourse import dcgan, losses
+from gancourse.checks import expect, expect_close, fail, passed
+
+# (size, kernel, stride, padding, output_padding): DCGAN's 7 -> 14 -> 28 first, then cases a shortcut gets wrong
+CONV_T_CASES = ((7, 4, 2, 1, 0), (14, 4, 2, 1, 0), (4, 4, 1, 0, 0), (5, 3, 2, 1, 1), (3, 5, 3, 2, 0), (10, 3, 1, 1, 0))
+
+
+def conv_transpose_size(fn) -> None:
+    """Exercise 8.1: the output size of ConvTranspose2d, checked against PyTorch's own layer."""
+    for size, k, s, p, op in CONV_T_CASES:
+        layer = _forked(0, lambda k=k, s=s, p=p, op=op: nn.ConvTranspose2d(1, 1, k, s, p, output_padding=op))
+        expected = layer(torch.zeros(1, 1, size, size)).shape[-1]
+        got = fn(size, k, s, p, op)
+        if isinstance(got, bool) or not hasattr(got, "__index__"):
+            fail(
+                "8.1",
+                f"conv_transpose_out should return an int, got {type(got).__name__}: {got!r}",
+                "sizes are whole numbers: use integer arithmetic (no / division)",
+            )
+        expect(
+            got == expected,
+            "8.1",
+            f"conv_transpose_out(size={size}, kernel={k}, stride={s}, padding={p}, output_padding={op}): "
+            f"expected {expected} (PyTorch's ConvTranspose2d), got {got}",
+            "a transposed convolution runs a convolution's shapes backwards: "
+            "(size - 1) * stride - 2 * padding + kernel + output_padding",
+        )
+    passed("8.1")
+
+
+def _forked(seed: int, build):
+    """Run build() with the global RNG seeded, and restore the global RNG afterwards."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return build()
+
+
+def _generator_size(latent_dim: int, width: int) -> int:
+    """The parameter count of the package's DCGANGenerator (built with the global RNG restored)."""
+    G = _forked(0, lambda: dcgan.DCGANGenerator(latent_dim, width))
+    return sum(p.numel() for p in G.parameters())
+
+
+def generator_stack(fn) -> None:
+    """Exercise 8.2: the DCGAN generator z (N, latent_dim) -> (N, 1, 28, 28), layer by layer."""
+    for latent_dim, width in ((8, 4), (16, 6)):
+        G = _forked(0, lambda latent_dim=latent_dim, width=width: fn(latent_dim, width))
+        if not isinstance(G, nn.Module):
+            fail("8.2", f"make_generator should return an nn.Module, got {type(G).__name__}")
+        shapes: list[tuple[int, ...]] = []
+        handles = [
+            m.register_forward_hook(lambda mod, inp, out, shapes=shapes: shapes.append(tuple(inp[0].shape)))
+            for m in G.modules()
+            if isinstance(m, nn.BatchNorm2d)
+        ]
+        z = torch.randn(5, latent_dim, generator=torch.Generator().manual_seed(1))
+        try:
+            with torch.no_grad():
+                x = G(z)
+        except RuntimeError as err:
+            fail(
+                "8.2",
+                f"make_generator({latent_dim}, {width}) failed on z of shape (5, {latent_dim}): {err}",
+                "project z with Linear(latent_dim, 2 * width * 7 * 7, bias=False) and reshape to (N, 2 * width, 7, 7)",
+            )
+        finally:
+            for h in handles:
+                h.remove()
+        expect(
+            isinstance(x, torch.Tensor) and tuple(x.shape) == (5, 1, 28, 28),
+            "8.2",
+            f"G(z) for z of shape (5, {latent_dim}) should have shape (5, 1, 28, 28), "
+            f"got {tuple(getattr(x, 'shape', ())) or type(x).__name__}",
+            "each ConvTranspose2d(kernel 4, stride 2, padding 1) doubles the size: 7 -> 14 -> 28",
+        )
+        want = [(5, 2 * width, 7, 7), (5, width, 14, 14)]
+        expect(
+            shapes == want,
+            "8.2",
+            f"the batch norms should see activations of shapes {want} (after the projection and after the first "
+            f"transposed convolution), got {shapes}",
+            "batch norm after the projection and after the first transposed convolution, never on the output "
+            "(Radford et al. 2015)",
+        )
+        expect(
+            not any(isinstance(m, nn.LeakyReLU) for m in G.modules()),
+            "8.2",
+            "the generator contains a LeakyReLU",
+            "the recipe uses ReLU in G (LeakyReLU is the discriminator's activation)",
+        )
+        count = sum(p.numel() for p in G.parameters())
+        expected = _generator_size(latent_dim, width)
+        expect(
+            count == expected,
+            "8.2",
+            f"make_generator({latent_dim}, {width}) has {count} parameters, expected {expected}",
+            "layers followed by batch norm need no bias (bias=False): the norm's shift replaces it; "
+            "only the last ConvTranspose2d keeps its bias",
+        )
+    with torch.no_grad():  # bigger weights drive the output into the saturating range
+        for p in G.parameters():
+            p.mul_(10)
+        x = G(z)
+    expect(
+        bool(torch.isfinite(x).all()) and x.min() >= -1 and x.max() <= 1 and x.min() < -0.5 and x.max() > 0.5,
+        "8.2",
+        f"with larger weights the outputs should stay in [-1, 1] and use both signs, got [{x.min():.3g}, {x.max():.3g}]",
+        "end with Tanh: the images are scaled to [-1, 1]",
+    )
+    passed("8.2")
+
+
+def _init_probe() -> nn.Module:
+    return nn.Sequential(
+        nn.Linear(64, 1024),
+        nn.Conv2d(64, 128, 4, stride=2, padding=1),
+        nn.BatchNorm2d(4096),
+        nn.ConvTranspose2d(128, 64, 4, stride=2, padding=1),
+        nn.BatchNorm1d(4096),
+        nn.LeakyReLU(0.2),
+    )
+
+
+def dcgan_init(fn) -> None:
+    """Exercise 8.3: weights of Linear/Conv2d/ConvTranspose2d ~ N(0, 0.02), biases 0; batch norm weights ~ N(1, 0.02)."""
+
+    def build():
+        model = _init_probe()
+        out = fn(model)
+        return model, out
+
+    model, out = _forked(0, build)
+    expect(
+        out is None or out is model,
+        "8.3",
+        f"dcgan_init should change the model in place (and may return it), got {type(out).__name__}",
+    )
+    for name, m in model.named_modules():
+        if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d, nn.BatchNorm2d, nn.BatchNorm1d)):
+            kind = type(m).__name__
+            w = m.weight.detach().double().flatten()
+            centre = 1.0 if "BatchNorm" in kind else 0.0
+            mean, std = w.mean().item(), w.std().item()
+            inside = ((w - centre).abs() < 0.02).double().mean().item()  # 68.3% for a normal with std 0.02
+            expect(
+                abs(mean - centre) < 0.002 and 0.018 < std < 0.022 and abs(inside - 0.683) < 0.03,
+                "8.3",
+                f"the weights of layer {name} ({kind}) should be drawn from N({centre:g}, 0.02²), got mean "
+                f"{mean:.4f}, std {std:.4f}, {100 * inside:.1f}% within one std (a normal has 68.3%)",
+                "nn.init.normal_(m.weight, 1.0, 0.02) for batch norm, nn.init.normal_(m.weight, 0.0, 0.02) for "
+                "Linear, Conv2d and ConvTranspose2d (it is not a subclass of Conv2d: list both)",
+            )
+            expect(
+                m.bias is None or bool((m.bias == 0).all()),
+                "8.3",
+                f"the biases of layer {name} ({kind}) should be 0, got values up to {m.bias.abs().max().item():.3g}",
+                "nn.init.zeros_(m.bias) for every layer that has a bias",
+            )
+    passed("8.3")
+
+
+def _reference_slerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    z0, z1, t = z0.double(), z1.double(), t.double()[:, None]  # t: (T, 1)
+    cos = torch.dot(z0 / z0.norm(), z1 / z1.norm()).clamp(-1.0, 1.0)
+    omega = torch.arccos(cos)
+    if torch.sin(omega) < 1e-6:  # (anti)parallel: the arc is a line
+        return (1 - t) * z0 + t * z1
+    return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)  # (T, d)
+
+
+def slerp(fn) -> None:
+    """Exercise 8.4: spherical interpolation between two latent vectors at the fractions t."""
+    g = torch.Generator().manual_seed(0)
+    z0, z1 = torch.randn(100, generator=g), torch.randn(100, generator=g)
+    t = torch.linspace(0, 1, 9)
+    axis = torch.zeros(100)
+    axis[0] = 1.0  # a direction whose cosine with itself is exactly 1
+    cases = [
+        ("two random latents (d = 100)", z0, z1),
+        ("latents of different lengths", z0, 3 * z1 / z1.norm()),
+        ("two latents pointing the same way (the angle is 0)", 2 * axis, 5 * axis),
+    ]
+    for what, a, b in cases:
+        got = fn(a.clone(), b.clone(), t.clone())
+        if not isinstance(got, torch.Tensor):
+            fail("8.4", f"slerp should return a tensor, got {type(got).__name__}")
+        expect(
+            tuple(got.shape) == (len(t), len(a)),
+            "8.4",
+            f"slerp(z0 (100,), z1 (100,), t (9,)) should have shape (9, 100), got {tuple(got.shape)}",
+            "one row per fraction: t[:, None] broadcasts against the vectors",
+        )
+        expect(
+            bool(torch.isfinite(got).all()),
+            "8.4",
+            f"slerp returned NaN or inf for {what}",
+            "when sin(omega) is (nearly) 0 the two vectors are parallel: fall back to linear interpolation",
+        )
+        expect_close(
+            got[[0, -1]].double(),
+            torch.stack([a, b]).double(),
+            "8.4",
+            f"the endpoints slerp(z0, z1, [0, 1]) for {what}",
+            rtol=1e-5,
+            atol=1e-5,
+            hint="t = 0 must give z0 and t = 1 must give z1: the weights are sin((1 - t) omega) / sin(omega) on z0 "
+            "and sin(t omega) / sin(omega) on z1",
+        )
+        lerp = (1 - t[:, None]) * a + t[:, None] * b
+        looks_linear = torch.allclose(got.float(), lerp, atol=1e-4) and what.startswith("two random")
+        expect_close(
+            got.double(),
+            _reference_slerp(a, b, t),
+            "8.4",
+            f"slerp at t = {[round(v, 3) for v in t.tolist()]} for {what}",
+            rtol=1e-4,
+            atol=1e-4,
+            hint="that is linear interpolation: its midpoints are shorter than the endpoints and leave the shell where "
+            "Gaussian latents live; use the angle omega = arccos(z0·z1 / (|z0| |z1|))"
+            if looks_linear
+            else "omega = arccos of the cosine between the UNnormalised vectors' directions; then combine the "
+            "original vectors (do not normalise the result)",
+        )
+    passed("8.4")
+
+
+def generator_param_count(fn) -> None:
+    """Exercise 8.5: the number of parameters of DCGANGenerator(latent_dim, width), by formula."""
+    for latent_dim, width in ((100, 128), (16, 8), (64, 32), (3, 1)):
+        expected = _generator_size(latent_dim, width)
+        got = fn(latent_dim, width)
+        if isinstance(got, bool) or not hasattr(got, "__index__"):
+            fail("8.5", f"generator_param_count should return an int, got {type(got).__name__}: {got!r}")
+        expect(
+            got == expected,
+            "8.5",
+            f"generator_param_count({latent_dim}, {width}): expected {expected:,}, got {got:,}",
+            "Linear (no bias): latent_dim * 2w * 49; each BatchNorm2d(C): 2C (its running mean and variance are "
+            "buffers, not parameters); ConvTranspose2d(c_in, c_out, 4): c_in * c_out * 16, plus c_out for the last "
+            "layer's bias only",
+        )
+    passed("8.5")
+
+
+# --------------------------------------------------------------------------- exercise 8.6: checkpoints
+
+
+def _tiny_gan():
+    G = nn.Sequential(nn.Linear(3, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 2))
+    D = nn.Sequential(nn.Linear(2, 16), nn.LeakyReLU(0.2), nn.Linear(16, 1), nn.Flatten(0))
+    return G, D
+
+
+def _setup(init_seed: int, gen_seed: int):
+    G, D = _forked(init_seed, _tiny_gan)
+    opt_G = torch.optim.Adam(G.parameters(), lr=1e-2, betas=(0.5, 0.999))
+    opt_D = torch.optim.Adam(D.parameters(), lr=1e-2, betas=(0.5, 0.999))
+    return G, D, opt_G, opt_D, torch.Generator().manual_seed(gen_seed)
+
+
+def _step(G, D, opt_G, opt_D, x, gen) -> None:
+    """One alternating step whose batch and noise come from ``gen`` (so resuming needs its state)."""
+    x_real = x[torch.randint(len(x), (32,), generator=gen)]  # (32, 2)
+    z = torch.randn(32, 3, generator=gen)  # (32, 3)
+    opt_D.zero_grad()
+    losses.d_loss(D(x_real), D(G(z).detach())).backward()
+    opt_D.step()
+    opt_G.zero_grad()
+    losses.g_loss_nonsaturating(D(G(z))).backward()
+    opt_G.step()
+
+
+def _state(G, D) -> torch.Tensor:
+    return torch.cat([v.detach().double().flatten() for m in (G, D) for v in m.state_dict().values()])
+
+
+def checkpoint_roundtrip(save, load) -> None:
+    """Exercise 8.6: save and load everything a run needs, atomically, so a resumed run equals an uninterrupted one."""
+    x = torch.randn(256, 2, generator=torch.Generator().manual_seed(5)) * 0.5 + 1  # (256, 2)
+    G, D, opt_G, opt_D, gen = _setup(0, 1)
+    for _ in range(8):
+        _step(G, D, opt_G, opt_D, x, gen)
+    uninterrupted = _state(G, D)
+
+    with tempfile.TemporaryDirectory(prefix="gancourse-ex08-") as folder:
+        path = Path(folder) / "run.pt"
+        G, D, opt_G, opt_D, gen = _setup(0, 1)
+        for _ in range(4):
+            _step(G, D, opt_G, opt_D, x, gen)
+        save(path, G, D, opt_G, opt_D, 4, gen)
+        expect(path.is_file(), "8.6", f"save_checkpoint did not create the file {path.name}")
+        left = sorted(p.name for p in Path(folder).iterdir())
+        expect(
+            left == ["run.pt"],
+            "8.6",
+            f"after saving, the folder should hold only run.pt, got {left}",
+            "write to a temporary file next to the checkpoint, then os.replace it onto the checkpoint's name",
+        )
+        try:
+            torch.load(path, weights_only=True)
+        except Exception as err:
+            fail(
+                "8.6",
+                f"the checkpoint cannot be read with torch.load(path, weights_only=True): {type(err).__name__}",
+                "store state dicts, tensors and numbers only: generator.get_state() (a tensor), not the generator",
+            )
+
+        # a fresh session: other initial weights, optimisers without state, a differently seeded generator
+        G2, D2, opt_G2, opt_D2, gen2 = _setup(123, 456)
+        step = load(path, G2, D2, opt_G2, opt_D2, gen2)
+        expect(
+            isinstance(step, int) and not isinstance(step, bool) and step == 4,
+            "8.6",
+            f"load_checkpoint should return the saved step, 4, got {step!r}",
+            "save the step in the checkpoint and return int(checkpoint['step'])",
+        )
+        for _ in range(4):
+            _step(G2, D2, opt_G2, opt_D2, x, gen2)
+        resumed = _state(G2, D2)
+        expect_close(
+            resumed,
+            uninterrupted,
+            "8.6",
+            "the weights and batch-norm statistics after 4 steps, a restart and 4 more steps (compared with 8 steps "
+            "without a restart)",
+            rtol=1e-5,
+            atol=1e-6,
+            hint="restore everything the next steps depend on: both nets' state dicts (batch-norm statistics "
+            "included), both optimisers' state dicts (Adam's running moments) and the random generator's state "
+            "(generator.get_state() / set_state()), so the batches and noise after the restart are the same",
+        )
+
+        # a crash (disk full, a disconnect) while writing must leave the previous checkpoint intact
+        real_save = torch.save
+
+        def crashing_save(obj, f, *args, **kwargs):
+            if isinstance(f, (str, os.PathLike)):
+                with open(f, "wb") as handle:
+                    handle.write(b"half a checkpoint")
+            else:
+                f.write(b"half a checkpoint")
+            raise OSError("simulated crash in the middle of torch.save (raised by the check)")
+
+        torch.save = crashing_save
+        try:
+            save(path, G2, D2, opt_G2, opt_D2, 8, gen2)
+            crashed = False
+        except OSError:
+            crashed = True
+        finally:
+            torch.save = real_save
+        expect(crashed, "8.6", "save_checkpoint swallowed the error of a failed torch.save", "let the error propagate")
+        try:
+            survived = torch.load(path, weights_only=True)["step"] == 4
+        except Exception:
+            survived = False
+        expect(
+            survived,
+            "8.6",
+            "a crash in the middle of saving destroyed the previous checkpoint",
+            "never write onto the checkpoint itself: torch.save to a temporary file in the same folder, then "
+            "os.replace(tmp, path), which is atomic",
+        )
+        left = sorted(p.name for p in Path(folder).iterdir())
+        expect(
+            left == ["run.pt"],
+            "8.6",
+            f"a failed save left a half-written file behind: the folder holds {left}",
+            "remove the temporary file in a finally block (Path(tmp).unlink(missing_ok=True))",
+        )
+    passed("8.6")

@@ -1,0 +1,372 @@
+"""Every check of assignment 08 passes the reference and rejects known-wrong implementations."""
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from gancourse import dcgan
+from gancourse.checks import CheckFailed
+from gancourse.checks import ex08 as check
+
+# ---- 8.1 the output size of a transposed convolution
+
+
+def convt_ok(size, k, s=1, p=0, op=0):
+    return (size - 1) * s - 2 * p + k + op
+
+
+def convt_conv_formula(size, k, s=1, p=0, op=0):  # the forward convolution's size instead
+    return (size + 2 * p - k) // s + 1
+
+
+def convt_plus_padding(size, k, s=1, p=0, op=0):  # padding added instead of removed
+    return (size - 1) * s + 2 * p + k + op
+
+
+def convt_times_stride(size, k, s=1, p=0, op=0):  # right for DCGAN's 7 -> 14 -> 28 only
+    return size * s
+
+
+def convt_no_output_padding(size, k, s=1, p=0, op=0):
+    return (size - 1) * s - 2 * p + k
+
+
+def convt_float(size, k, s=1, p=0, op=0):
+    return float((size - 1) * s - 2 * p + k + op)
+
+
+# ---- 8.2 the generator's layer stack
+
+
+def stack(latent_dim, w, *, bias=False, out_bn=False, padding=1, act=nn.ReLU, out=nn.Tanh, first_kernel=4):
+    layers = [
+        nn.Linear(latent_dim, 2 * w * 7 * 7, bias=bias),
+        nn.Unflatten(1, (2 * w, 7, 7)),
+        nn.BatchNorm2d(2 * w),
+        act(),
+        nn.ConvTranspose2d(2 * w, w, first_kernel, stride=2, padding=padding, bias=bias),
+        nn.BatchNorm2d(w),
+        act(),
+        nn.ConvTranspose2d(w, 1, 4, stride=2, padding=1),
+    ]
+    if out_bn:
+        layers.append(nn.BatchNorm2d(1))
+    if out is not None:
+        layers.append(out())
+    return nn.Sequential(*layers)
+
+
+class ConvProjection(nn.Module):
+    """A valid alternative: project z with a 7x7 transposed convolution from a 1x1 'image'."""
+
+    def __init__(self, latent_dim, w):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.ConvTranspose2d(latent_dim, 2 * w, 7, bias=False),  # (N, 2w, 7, 7)
+            nn.BatchNorm2d(2 * w),
+            nn.ReLU(),
+            nn.ConvTranspose2d(2 * w, w, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(w),
+            nn.ReLU(),
+            nn.ConvTranspose2d(w, 1, 4, 2, 1),
+            nn.Tanh(),
+        )
+
+    def forward(self, z):
+        return self.net(z[:, :, None, None])
+
+
+# ---- 8.3 DCGAN init
+
+
+def init_ok(model):
+    return dcgan.dcgan_init_(model)
+
+
+def init_uniform(model):
+    for m in model.modules():
+        if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.uniform_(m.weight, -0.02, 0.02)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+
+
+def init_bn_around_zero(model):
+    for m in model.modules():
+        if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d, nn.BatchNorm1d, nn.BatchNorm2d)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            nn.init.zeros_(m.bias)
+
+
+def init_keeps_biases(model):
+    for m in model.modules():
+        if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+
+
+def init_misses_conv_transpose(model):  # ConvTranspose2d is not a subclass of Conv2d
+    for m in model.modules():
+        if isinstance(m, (nn.Linear, nn.Conv2d)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+
+
+def init_variance_002(model):  # 0.02 taken as the variance
+    for m in model.modules():
+        if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0.0, 0.02**0.5)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+
+
+# ---- 8.4 slerp
+
+
+def slerp_ok(z0, z1, t):
+    return check._reference_slerp(z0, z1, t).float()
+
+
+def slerp_lerp(z0, z1, t):
+    t = t[:, None]
+    return (1 - t) * z0 + t * z1
+
+
+def slerp_swapped(z0, z1, t):
+    return slerp_ok(z1, z0, t)
+
+
+def slerp_unit(z0, z1, t):  # interpolates the directions only: loses the lengths
+    return slerp_ok(z0 / z0.norm(), z1 / z1.norm(), t)
+
+
+def slerp_no_fallback(z0, z1, t):
+    t = t[:, None]
+    omega = torch.arccos(torch.dot(z0 / z0.norm(), z1 / z1.norm()).clamp(-1, 1))
+    return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
+
+
+def slerp_row(z0, z1, t):  # (d, T) instead of (T, d)
+    return slerp_ok(z0, z1, t).T
+
+
+# ---- 8.5 the parameter count
+
+
+def count_ok(latent_dim, w):
+    return latent_dim * 2 * w * 49 + 4 * w + 2 * w * w * 16 + 2 * w + w * 16 + 1
+
+
+def count_no_bn(latent_dim, w):
+    return latent_dim * 2 * w * 49 + 2 * w * w * 16 + w * 16 + 1
+
+
+def count_with_buffers(latent_dim, w):  # running mean/var and num_batches_tracked are buffers
+    return count_ok(latent_dim, w) + 4 * w + 1 + 2 * w + 1
+
+
+def count_biases_everywhere(latent_dim, w):
+    return count_ok(latent_dim, w) + 2 * w * 49 + w
+
+
+def count_no_last_bias(latent_dim, w):
+    return count_ok(latent_dim, w) - 1
+
+
+# ---- 8.6 checkpoints
+
+
+def _payload(G, D, opt_G, opt_D, step, generator):
+    return {
+        "step": step,
+        "G": G.state_dict(),
+        "D": D.state_dict(),
+        "opt_G": opt_G.state_dict(),
+        "opt_D": opt_D.state_dict(),
+        "rng": generator.get_state(),
+    }
+
+
+def save_ok(path, G, D, opt_G, opt_D, step, generator):
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        torch.save(_payload(G, D, opt_G, opt_D, step, generator), tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def load_ok(path, G, D, opt_G, opt_D, generator):
+    ckpt = torch.load(path, weights_only=True)
+    G.load_state_dict(ckpt["G"])
+    D.load_state_dict(ckpt["D"])
+    opt_G.load_state_dict(ckpt["opt_G"])
+    opt_D.load_state_dict(ckpt["opt_D"])
+    generator.set_state(ckpt["rng"])
+    return int(ckpt["step"])
+
+
+def save_direct(path, G, D, opt_G, opt_D, step, generator):  # not atomic
+    torch.save(_payload(G, D, opt_G, opt_D, step, generator), path)
+
+
+def save_leaves_tmp(path, G, D, opt_G, opt_D, step, generator):  # atomic, but a failed save leaves the temp file
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(_payload(G, D, opt_G, opt_D, step, generator), tmp)
+    os.replace(tmp, path)
+
+
+def save_swallows(path, G, D, opt_G, opt_D, step, generator):
+    try:
+        save_ok(path, G, D, opt_G, opt_D, step, generator)
+    except OSError:
+        pass
+
+
+def save_generator_object(path, G, D, opt_G, opt_D, step, generator):  # weights_only=True cannot read it
+    payload = _payload(G, D, opt_G, opt_D, step, generator)
+    payload["model"] = G
+    torch.save(payload, path)
+
+
+def load_without_optimisers(path, G, D, opt_G, opt_D, generator):
+    ckpt = torch.load(path, weights_only=True)
+    G.load_state_dict(ckpt["G"])
+    D.load_state_dict(ckpt["D"])
+    generator.set_state(ckpt["rng"])
+    return int(ckpt["step"])
+
+
+def load_without_rng(path, G, D, opt_G, opt_D, generator):
+    ckpt = torch.load(path, weights_only=True)
+    G.load_state_dict(ckpt["G"])
+    D.load_state_dict(ckpt["D"])
+    opt_G.load_state_dict(ckpt["opt_G"])
+    opt_D.load_state_dict(ckpt["opt_D"])
+    return int(ckpt["step"])
+
+
+def load_weights_only_G(path, G, D, opt_G, opt_D, generator):
+    ckpt = torch.load(path, weights_only=True)
+    G.load_state_dict(ckpt["G"])
+    opt_G.load_state_dict(ckpt["opt_G"])
+    opt_D.load_state_dict(ckpt["opt_D"])
+    generator.set_state(ckpt["rng"])
+    return int(ckpt["step"])
+
+
+def load_returns_nothing(path, G, D, opt_G, opt_D, generator):
+    load_ok(path, G, D, opt_G, opt_D, generator)
+
+
+CASES = {
+    "conv_transpose_size": (
+        (convt_ok,),
+        [
+            (convt_conv_formula,),
+            (convt_plus_padding,),
+            (convt_times_stride,),
+            (convt_no_output_padding,),
+            (convt_float,),
+        ],
+    ),
+    "generator_stack": (
+        (stack,),
+        [
+            (lambda d, w: stack(d, w, bias=True),),
+            (lambda d, w: stack(d, w, out_bn=True),),
+            (lambda d, w: stack(d, w, padding=0),),  # 7 -> 16: the shapes go wrong
+            (lambda d, w: stack(d, w, out=None),),  # no Tanh
+            (lambda d, w: stack(d, w, out=nn.Sigmoid),),  # [0, 1], not [-1, 1]
+            (lambda d, w: stack(d, w, act=lambda: nn.LeakyReLU(0.2)),),
+            (lambda d, w: stack(d, w, first_kernel=3, padding=0),),  # 7 -> 15 -> 30
+        ],
+    ),
+    "dcgan_init": (
+        (init_ok,),
+        [
+            (init_uniform,),
+            (init_bn_around_zero,),
+            (init_keeps_biases,),
+            (init_misses_conv_transpose,),
+            (init_variance_002,),
+        ],
+    ),
+    "slerp": (
+        (slerp_ok,),
+        [(slerp_lerp,), (slerp_swapped,), (slerp_unit,), (slerp_no_fallback,), (slerp_row,)],
+    ),
+    "generator_param_count": (
+        (count_ok,),
+        [(count_no_bn,), (count_with_buffers,), (count_biases_everywhere,), (count_no_last_bias,)],
+    ),
+    "checkpoint_roundtrip": (
+        (save_ok, load_ok),
+        [
+            (save_direct, load_ok),
+            (save_leaves_tmp, load_ok),
+            (save_swallows, load_ok),
+            (save_generator_object, load_ok),
+            (save_ok, load_without_optimisers),
+            (save_ok, load_without_rng),
+            (save_ok, load_weights_only_G),
+            (save_ok, load_returns_nothing),
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_reference_passes(name, capsys):
+    getattr(check, name)(*CASES[name][0])
+    assert "passed" in capsys.readouterr().out
+
+
+def test_a_conv_projection_generator_also_passes(capsys):
+    check.generator_stack(ConvProjection)
+    assert "passed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name, index", [(n, i) for n, (_, wrong) in CASES.items() for i in range(len(wrong))])
+def test_wrong_implementations_are_rejected(name, index):
+    with pytest.raises(CheckFailed, match=r"Exercise 8\.\d"):
+        getattr(check, name)(*CASES[name][1][index])
+
+
+def test_not_attempted_propagates():
+    def stub(*args):
+        raise NotImplementedError("Exercise 8.1")
+
+    with pytest.raises(NotImplementedError):
+        check.conv_transpose_size(stub)
+    with pytest.raises(NotImplementedError):
+        check.checkpoint_roundtrip(stub, stub)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_checks_leave_the_global_rng_alone(name):
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    getattr(check, name)(*CASES[name][0])
+    torch.testing.assert_close(torch.rand(3), expected)
+
+
+def test_a_failed_check_restores_torch_save():
+    real = torch.save
+    with pytest.raises(CheckFailed):
+        check.checkpoint_roundtrip(save_direct, load_ok)
+    assert torch.save is real
