@@ -1,4 +1,4 @@
-"""Evaluating GANs: mode coverage on the toy mixtures; classifier score and Fréchet distance on MNIST.
+"""Evaluating GANs: mode coverage on the toys; classifier score, Fréchet distance, KID, precision/recall.
 
 - Mode coverage follows the protocol of VEEGAN (Srivastava et al. 2017) and PacGAN (Lin et al.
   2018), fixed in CONVENTIONS.md: draw N_EVAL = 2,500 samples; a sample is high-quality if it
@@ -11,8 +11,24 @@
 - Fréchet distance: FID (Heusel et al. 2017) on the classifier's 128-d penultimate features,
   ||mu1 - mu2||^2 + tr(S1 + S2 - 2 (S1 S2)^(1/2)). It is biased upwards at small sample sizes:
   compare models only at equal sample counts, against the real-vs-real floor.
+- KID, the kernel inception distance (Bińkowski, Sutherland, Arbel & Gretton 2018, "Demystifying
+  MMD GANs"): the unbiased estimator of the squared maximum mean discrepancy with the cubic
+  polynomial kernel k(x, y) = (x.y / d + 1)^3, averaged over subsets. Unbiased at every sample
+  size, so unlike the Fréchet distance it can be compared across sizes and is ~0 (sometimes below)
+  for two samples of one distribution. Here the subsets are disjoint, so the subsets' estimates are
+  independent and std / sqrt(n_subsets) is an honest standard error (the reference code draws 100
+  overlapping subsets of 1,000 and reports their spread).
+- Precision and recall (Kynkäänniemi, Karras, Laine, Lehtinen & Aila 2019, "Improved Precision and
+  Recall Metric for Assessing Generative Models"): each set's manifold is the union of balls
+  around its points reaching their k-th nearest neighbour (k = 3); precision is the share of fake
+  samples inside the real manifold (quality), recall the share of real samples inside the fake one
+  (coverage). Density and coverage (Naeem, Oh, Uh, Choi & Yoo 2020, "Reliable Fidelity and
+  Diversity Metrics for Generative Models", k = 5) count the real balls only, so one outlying fake
+  sample cannot inflate them. On the MNIST classifier's ReLU features, digit_metrics computes them
+  on unit-length features: raw, a blank page lands inside the real manifold.
 
-Used by notebooks/05_vanilla_gan.ipynb (coverage, digit histogram), lecture 09, evaluating GANs
+Functions on two sets take the fake (generated) set first, as classifier_frechet_distance does.
+Used by notebooks/05_vanilla_gan.ipynb (coverage, digit histogram), notebooks/09_evaluating_gans.ipynb
 (everything here), and lectures 06-08 for their coverage tables. docs/classifier.md has the figures.
 """
 
@@ -115,7 +131,11 @@ def classifier_score(x: torch.Tensor, *, classifier: MnistCNN | None = None, bat
     splits): compare models at equal N.
     """
     x = check_images(x)
-    p = predict_proba(x, _model(x, classifier), batch_size)  # (N, 10) float64
+    return _score(predict_proba(x, _model(x, classifier), batch_size))
+
+
+def _score(p: torch.Tensor) -> float:
+    """exp(E_x KL(p(y|x) || p(y))) from class probabilities p (N, 10), float64."""
     p_y = p.mean(dim=0, keepdim=True)  # (1, 10): the marginal p(y)
     kl = (torch.special.xlogy(p, p) - torch.special.xlogy(p, p_y)).sum(dim=1)  # (N,)
     return math.exp(kl.mean().item())
@@ -200,3 +220,187 @@ def classifier_frechet_distance(
     else:
         mu2, s2 = feature_stats(x_real, classifier=classifier, batch_size=batch_size)
     return frechet_distance(mu1, s1, mu2, s2)
+
+
+# --------------------------------------------------------------------------- feature sets: KID, precision/recall
+
+KID_SUBSETS = 10  # disjoint subsets per KID estimate: the standard error needs at least 2
+PR_K = 3  # Kynkäänniemi et al.'s neighbourhood size for precision and recall
+DC_K = 5  # Naeem et al.'s neighbourhood size for density and coverage
+_CHUNK = 1024  # rows of a distance matrix computed at once (1024 x N float64)
+
+
+def _count(value, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def _feature_pair(a, b, names: tuple[str, str], minimum: int, what: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two feature sets as float64 CPU tensors (N, d) with one d and at least ``minimum`` rows each, or a clear error."""
+    a, b = _as_points(a, names[0]), _as_points(b, names[1])
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(
+            f"{names[0]} and {names[1]} must have the same number of features, got {names[0]} {tuple(a.shape)} "
+            f"and {names[1]} {tuple(b.shape)} (features of one network, e.g. both from classifier_features)"
+        )
+    for name, x in zip(names, (a, b)):
+        if len(x) < minimum:
+            raise ValueError(f"{what} needs at least {minimum} samples in each set, got {len(x)} in {name}")
+    return a, b
+
+
+def polynomial_kernel(x, y) -> torch.Tensor:
+    """KID's kernel k(a, b) = (a.b / d + 1)^3 between the rows of x (m, d) and y (n, d): float64 (m, n)."""
+    x, y = _feature_pair(x, y, ("x", "y"), 1, "polynomial_kernel")
+    return (x @ y.T / x.shape[1] + 1.0) ** 3  # (m, n)
+
+
+def mmd2_unbiased(x, y) -> float:
+    """Unbiased MMD^2 between feature sets x (m, d) and y (n, d), m, n >= 2, with the cubic polynomial kernel.
+
+    mean of k(x_i, x_j) over i != j, plus the same for y, minus twice the mean of k(x_i, y_j): the
+    diagonals k(x_i, x_i) are left out, which removes the estimator's bias (its expectation is the
+    true MMD^2, 0 for one distribution, so single estimates can be negative).
+    """
+    x, y = _feature_pair(x, y, ("x", "y"), 2, "mmd2_unbiased")
+    m, n = len(x), len(y)
+    k_xx, k_yy, k_xy = polynomial_kernel(x, x), polynomial_kernel(y, y), polynomial_kernel(x, y)  # (m,m) (n,n) (m,n)
+    xx = (k_xx.sum() - k_xx.diagonal().sum()) / (m * (m - 1))
+    yy = (k_yy.sum() - k_yy.diagonal().sum()) / (n * (n - 1))
+    return float(xx + yy - 2 * k_xy.mean())
+
+
+def kid(fake, real, *, n_subsets: int = KID_SUBSETS, subset_size: int | None = None, seed: int | None = 0):
+    """KID between feature sets fake (m, d) and real (n, d): (mean, standard error) of mmd2_unbiased over subsets.
+
+    Each set is shuffled (``seed``; ``None`` keeps the given order) and cut into ``n_subsets`` disjoint
+    subsets of ``subset_size`` rows (default: as many as fit, m // n_subsets and n // n_subsets); subset i
+    of fake is compared with subset i of real. The subsets' estimates are independent, so the standard
+    error is their std (ddof 1) / sqrt(n_subsets).
+    """
+    n_subsets = _count(n_subsets, "n_subsets", 2)
+    if subset_size is not None:
+        subset_size = _count(subset_size, "subset_size", 2)
+    fake, real = _feature_pair(fake, real, ("fake", "real"), 1, "kid")
+    sizes = []
+    for name, x in (("fake", fake), ("real", real)):
+        size = len(x) // n_subsets if subset_size is None else subset_size
+        if size < 2 or size * n_subsets > len(x):
+            need = n_subsets * (2 if subset_size is None else subset_size)
+            raise ValueError(
+                f"kid with n_subsets={n_subsets} and subset_size={subset_size} needs at least {need} samples in "
+                f"each set (disjoint subsets of >= 2), got {len(x)} in {name}"
+            )
+        sizes.append(size)
+    if seed is None:
+        orders = [torch.arange(len(fake)), torch.arange(len(real))]
+    else:
+        gen = torch.Generator().manual_seed(_count(seed, "seed", 0))
+        orders = [torch.randperm(len(fake), generator=gen), torch.randperm(len(real), generator=gen)]
+    (sf, sr), (of, o_r) = sizes, orders
+    values = np.array(
+        [mmd2_unbiased(fake[of[i * sf : (i + 1) * sf]], real[o_r[i * sr : (i + 1) * sr]]) for i in range(n_subsets)]
+    )
+    return float(values.mean()), float(values.std(ddof=1) / math.sqrt(n_subsets))
+
+
+def _sq_dists(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Squared Euclidean distances (len(a), len(b)), float64; rounding noise around 0 snapped to exactly 0."""
+    na, nb = (a * a).sum(1), (b * b).sum(1)  # (m,), (n,)
+    d2 = (na[:, None] + nb[None, :] - 2 * a @ b.T).clamp_min(0.0)  # (m, n)
+    return d2.masked_fill(d2 <= 1e-10 * (na[:, None] + nb[None, :]), 0.0)  # identical points: distance 0
+
+
+def _knn_sq_radii(x: torch.Tensor, k: int) -> torch.Tensor:
+    """Squared distance from each row of x (N, d) to its k-th nearest other row: (N,)."""
+    out = [_sq_dists(x[i : i + _CHUNK], x).kthvalue(k + 1, dim=1).values for i in range(0, len(x), _CHUNK)]
+    return torch.cat(out)  # the (k+1)-th smallest counts the row itself, at distance 0
+
+
+def _balls_containing(points: torch.Tensor, centres: torch.Tensor, sq_radii: torch.Tensor) -> torch.Tensor:
+    """For each point (N, d), how many of the balls (centres (M, d), squared radii (M,)) contain it: int64 (N,)."""
+    out = [(_sq_dists(points[i : i + _CHUNK], centres) <= sq_radii).sum(1) for i in range(0, len(points), _CHUNK)]
+    return torch.cat(out)
+
+
+def precision_recall(fake, real, *, k: int = PR_K) -> tuple[float, float]:
+    """Improved precision and recall (Kynkäänniemi et al. 2019) of feature sets fake (m, d) against real (n, d).
+
+    precision: share of fake samples inside some real ball; recall: share of real samples inside some
+    fake ball; a ball is centred on a sample and reaches its k-th nearest neighbour in its own set.
+    Both are 1 for identical sets; a collapsed fake set keeps its precision and loses recall.
+    """
+    k = _count(k, "k", 1)
+    fake, real = _feature_pair(fake, real, ("fake", "real"), k + 1, f"precision_recall with k={k}")
+    precision = (_balls_containing(fake, real, _knn_sq_radii(real, k)) > 0).double().mean()
+    recall = (_balls_containing(real, fake, _knn_sq_radii(fake, k)) > 0).double().mean()
+    return float(precision), float(recall)
+
+
+def density_coverage(fake, real, *, k: int = DC_K) -> tuple[float, float]:
+    """Density and coverage (Naeem et al. 2020) of feature sets fake (m, d) against real (n, d), with real balls only.
+
+    density: the number of (fake sample, real ball containing it) pairs over k m, about 1 when fake
+    and real come from one distribution; coverage: share of real balls holding at least one fake sample.
+    """
+    k = _count(k, "k", 1)
+    fake, real = _feature_pair(fake, real, ("fake", "real"), k + 1, f"density_coverage with k={k}")
+    radii = _knn_sq_radii(real, k)  # (n,)
+    density = _balls_containing(fake, real, radii).double().sum() / (k * len(fake))
+    nearest = torch.cat([_sq_dists(real[i : i + _CHUNK], fake).min(1).values for i in range(0, len(real), _CHUNK)])
+    coverage = (nearest <= radii).double().mean()
+    return float(density), float(coverage)
+
+
+def unit_rows(x) -> torch.Tensor:
+    """Each row of x (N, d) scaled to unit Euclidean length (all-zero rows stay 0): float64 (N, d)."""
+    x = _as_points(x, "x")
+    return x / x.norm(dim=1, keepdim=True).clamp_min(1e-12)
+
+
+def digit_metrics(
+    x_fake: torch.Tensor,
+    x_real,
+    *,
+    k: int = PR_K,
+    n_subsets: int = KID_SUBSETS,
+    seed: int | None = 0,
+    unit_features: bool = True,
+    classifier: MnistCNN | None = None,
+    batch_size: int = 500,
+) -> dict:
+    """Every MNIST score of lecture 09 for images x_fake against real digits x_real (images, or their features (N, 128)).
+
+    Returns ``n``, ``classifier_score``, ``confidence`` (mean of max_y p(y|x)), ``frechet``, ``kid``,
+    ``kid_se``, ``precision``, ``recall`` and ``digits`` (the digit histogram, a list of 10 ints).
+    Precision and recall use unit-length features (``unit_features``, cosine geometry): the raw ReLU
+    features of a blank or washed-out image lie near the origin, which the real samples' k-NN balls
+    in 128-d reach, so on raw features a blank page scores precision ~1 (lecture 09, section 5).
+    """
+    x_fake = check_images(x_fake, "x_fake")
+    if isinstance(x_real, torch.Tensor) and x_real.ndim == 2:
+        f_real = x_real.detach().cpu().double()
+    else:
+        f_real = classifier_features(check_images(x_real, "x_real"), classifier=classifier, batch_size=batch_size)
+    f_fake = classifier_features(x_fake, classifier=classifier, batch_size=batch_size).double()  # (N, 128)
+    f_fake, f_real = _feature_pair(f_fake, f_real, ("x_fake's features", "x_real's features"), 2, "digit_metrics")
+    p = predict_proba(x_fake, _model(x_fake, classifier), batch_size)  # (N, 10)
+    kid_mean, kid_se = kid(f_fake, f_real, n_subsets=n_subsets, seed=seed)
+    pr_fake, pr_real = (unit_rows(f_fake), unit_rows(f_real)) if unit_features else (f_fake, f_real)
+    precision, recall = precision_recall(pr_fake, pr_real, k=k)
+    mu1, s1 = f_fake.mean(0).numpy(), np.cov(f_fake.numpy(), rowvar=False)
+    mu2, s2 = f_real.mean(0).numpy(), np.cov(f_real.numpy(), rowvar=False)
+    return {
+        "n": len(x_fake),
+        "classifier_score": _score(p),
+        "confidence": float(p.max(dim=1).values.mean()),
+        "frechet": frechet_distance(mu1, s1, mu2, s2),
+        "kid": kid_mean,
+        "kid_se": kid_se,
+        "precision": precision,
+        "recall": recall,
+        "digits": torch.bincount(p.argmax(dim=1), minlength=10).tolist(),
+    }

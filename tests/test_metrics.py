@@ -206,3 +206,233 @@ def test_classifier_metrics_reject_bad_images(digits):
         metrics.digit_histogram((x[:10] + 1) * 127.5)
     with pytest.raises(TypeError, match="float tensor"):
         metrics.classifier_frechet_distance(((x[:10] + 1) * 127.5).to(torch.uint8), x)
+
+
+# --------------------------------------------------------------------------- KID
+
+
+def gaussians(n, d, seed, shift=0.0, scale=1.0):
+    g = torch.Generator().manual_seed(seed)
+    return shift + scale * torch.randn(n, d, generator=g, dtype=torch.float64)
+
+
+def test_polynomial_kernel_is_the_cubic_of_the_scaled_dot_product():
+    x, y = gaussians(5, 7, 0), gaussians(4, 7, 1)
+    want = torch.tensor([[(float(a @ b) / 7 + 1) ** 3 for b in y] for a in x], dtype=torch.float64)
+    torch.testing.assert_close(metrics.polynomial_kernel(x, y), want)
+
+
+def test_mmd2_unbiased_matches_the_double_sum_and_leaves_out_the_diagonal():
+    x, y = gaussians(6, 3, 2), gaussians(5, 3, 3, shift=0.5)
+    k = lambda a, b: (float(a @ b) / 3 + 1) ** 3  # noqa: E731
+    xx = sum(k(x[i], x[j]) for i in range(6) for j in range(6) if i != j) / (6 * 5)
+    yy = sum(k(y[i], y[j]) for i in range(5) for j in range(5) if i != j) / (5 * 4)
+    xy = sum(k(a, b) for a in x for b in y) / (6 * 5)
+    assert metrics.mmd2_unbiased(x, y) == pytest.approx(xx + yy - 2 * xy, rel=1e-12)
+    assert metrics.mmd2_unbiased(x, y) == pytest.approx(metrics.mmd2_unbiased(y, x), rel=1e-12)  # symmetric
+
+
+def test_kid_of_identical_sets_is_about_zero():
+    x = gaussians(1600, 16, 4)
+    # one set against itself: MMD^2_u(X, X) = -2 / (m (m - 1)) * sum_i (k_ii - mean_j k_ij), slightly negative
+    # (the diagonal it leaves out is the largest) and shrinking like 1/m
+    values = {}
+    for m in (400, 1600):
+        k = metrics.polynomial_kernel(x[:m], x[:m])
+        want = -2 / (m * (m - 1)) * float((k.diagonal() - k.mean(1)).sum())
+        values[m] = metrics.mmd2_unbiased(x[:m], x[:m])
+        assert values[m] == pytest.approx(want, rel=1e-9) and values[m] < 0
+    assert values[400] / values[1600] == pytest.approx(4.0, rel=0.2)
+    assert abs(values[1600]) < 0.05 * metrics.mmd2_unbiased(x + 0.3, x)
+    # KID shuffles each set on its own, so its subsets of one set are disjoint draws: ~0 within its error
+    mean, se = metrics.kid(x, x.clone())
+    assert abs(mean) < 3 * se and se < 0.05 * metrics.kid(x + 0.3, x)[0]
+
+
+def test_kid_is_unbiased_for_two_samples_of_one_distribution():
+    fake, real = gaussians(2000, 16, 5), gaussians(2000, 16, 6)
+    mean, se = metrics.kid(fake, real)  # 10 disjoint subsets of 200
+    assert abs(mean) < 3 * se, (mean, se)
+    # the biased (V-statistic) estimator keeps the diagonals: on the same subsets it sits many SEs above 0
+    biased = []
+    for i in range(10):
+        a, b = fake[i * 200 : (i + 1) * 200], real[i * 200 : (i + 1) * 200]
+        ka, kb, kab = (metrics.polynomial_kernel(u, v) for u, v in ((a, a), (b, b), (a, b)))
+        biased.append(float(ka.mean() + kb.mean() - 2 * kab.mean()))
+    assert np.mean(biased) > 10 * se
+    # a shifted distribution is seen clearly
+    shifted_mean, shifted_se = metrics.kid(gaussians(2000, 16, 7, shift=0.2), real)
+    assert shifted_mean > 5 * shifted_se
+
+
+def test_kid_standard_error_matches_the_spread_over_independent_draws():
+    means, ses = [], []
+    for seed in range(40):
+        mean, se = metrics.kid(gaussians(300, 8, 100 + seed), gaussians(300, 8, 200 + seed), n_subsets=5)
+        means.append(mean)
+        ses.append(se)
+    ratio = np.std(means, ddof=1) / np.sqrt(np.mean(np.square(ses)))
+    assert 0.6 < ratio < 1.6, ratio  # disjoint subsets: the SE is honest, not a multiple too small
+    assert abs(np.mean(means)) < 3 * np.std(means, ddof=1) / np.sqrt(len(means))  # unbiased over the draws
+
+
+def test_kid_subsets_seed_and_order():
+    fake, real = gaussians(100, 4, 8, shift=0.5), gaussians(120, 4, 9)
+    assert metrics.kid(fake, real, seed=3) == metrics.kid(fake, real, seed=3)
+    # seed=None: consecutive subsets in the given order (fake 100 // 4 = 25 rows, real 120 // 4 = 30 rows)
+    values = [metrics.mmd2_unbiased(fake[25 * i : 25 * (i + 1)], real[30 * i : 30 * (i + 1)]) for i in range(4)]
+    mean, se = metrics.kid(fake, real, n_subsets=4, seed=None)
+    assert mean == pytest.approx(np.mean(values), rel=1e-12)
+    assert se == pytest.approx(np.std(values, ddof=1) / 2, rel=1e-12)
+    mean, _ = metrics.kid(fake, real, n_subsets=2, subset_size=10, seed=None)
+    assert mean == pytest.approx(np.mean([metrics.mmd2_unbiased(fake[:10], real[:10]),
+                                          metrics.mmd2_unbiased(fake[10:20], real[10:20])]), rel=1e-12)  # fmt: skip
+
+
+def test_kid_rejects_bad_input():
+    x = gaussians(50, 8, 10)
+    with pytest.raises(ValueError, match=r"fake and real must have the same number of features.*\(50, 8\).*\(50, 4\)"):
+        metrics.kid(x, x[:, :4])
+    with pytest.raises(ValueError, match="needs at least 20 samples in each set.*got 15 in real"):
+        metrics.kid(x, x[:15])
+    with pytest.raises(ValueError, match="needs at least 60 samples.*got 50 in fake"):
+        metrics.kid(x, x, n_subsets=2, subset_size=30)
+    with pytest.raises(ValueError, match="n_subsets must be >= 2, got 1"):
+        metrics.kid(x, x, n_subsets=1)
+    with pytest.raises(ValueError, match="mmd2_unbiased needs at least 2 samples in each set, got 1 in y"):
+        metrics.mmd2_unbiased(x, x[:1])
+    with pytest.raises(ValueError, match=r"x must have shape \(N, d\), got \(50,\)"):
+        metrics.polynomial_kernel(x[:, 0], x)
+    bad = x.clone()
+    bad[3, 2] = math.nan
+    with pytest.raises(ValueError, match="real has 1 of 50 points with NaN"):
+        metrics.kid(x, bad)
+
+
+# --------------------------------------------------------------------------- precision / recall, density / coverage
+
+
+def ring(n, seed, modes=None, std=data.RING_STD):
+    return data.sample_mixture(n, data.ring_modes() if modes is None else modes, std, seed=seed)
+
+
+def test_precision_recall_of_identical_sets_is_one():
+    x = gaussians(300, 16, 11)
+    assert metrics.precision_recall(x, x.clone()) == (1.0, 1.0)
+    point = torch.ones(20, 3)  # all samples on one point: zero radii, still inside their own balls
+    assert metrics.precision_recall(point, point) == (1.0, 1.0)
+
+
+def test_precision_recall_on_the_ring_missing_modes_and_blur():
+    real = ring(1000, 1)
+    same = metrics.precision_recall(ring(1000, 2), real)
+    half = metrics.precision_recall(ring(1000, 3, modes=data.ring_modes()[::2]), real)  # 4 of the 8 modes
+    blurred = metrics.precision_recall(ring(1000, 4, std=5 * data.RING_STD), real)
+    collapsed = metrics.precision_recall(ring(1000, 5, modes=data.ring_modes()[:1]), real)
+    assert min(same) > 0.9, same
+    assert half[0] > 0.9 and 0.4 < half[1] < 0.6, half  # high quality, half the coverage
+    assert blurred[0] < 0.5 and blurred[1] > 0.9, blurred  # low quality, full coverage
+    assert collapsed[0] > 0.9 and collapsed[1] < 0.2, collapsed
+
+
+def brute_force_manifolds(fake, real, k):
+    """Precision, recall, density, coverage by explicit loops over pairs (np.linalg.norm of differences)."""
+
+    def radius(x, i):
+        return sorted(np.linalg.norm(x[i] - x[j]) for j in range(len(x)) if j != i)[k - 1]
+
+    r_real = [radius(real, i) for i in range(len(real))]
+    r_fake = [radius(fake, j) for j in range(len(fake))]
+    inside = np.array([[np.linalg.norm(f - r) <= rr for r, rr in zip(real, r_real)] for f in fake])  # (m, n)
+    precision = np.mean(inside.any(axis=1))
+    recall = np.mean([any(np.linalg.norm(r - f) <= rf for f, rf in zip(fake, r_fake)) for r in real])
+    return precision, recall, inside.sum() / (k * len(fake)), np.mean(inside.any(axis=0))
+
+
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_precision_recall_density_coverage_match_brute_force(k):
+    fake, real = gaussians(40, 3, 20, shift=0.4, scale=1.3).numpy(), gaussians(50, 3, 21).numpy()
+    precision, recall, density, coverage = brute_force_manifolds(fake, real, k)
+    assert metrics.precision_recall(fake, real, k=k) == pytest.approx((precision, recall), abs=1e-12)
+    assert metrics.density_coverage(fake, real, k=k) == pytest.approx((density, coverage), rel=1e-12)
+
+
+def test_precision_is_the_share_of_fake_samples_on_the_real_manifold():
+    real = gaussians(200, 2, 12)
+    far = gaussians(50, 2, 13, shift=100.0)
+    precision, _ = metrics.precision_recall(torch.cat([real[:100], far]), real)  # 100 on the real data, 50 far away
+    assert precision == pytest.approx(100 / 150)
+
+
+def test_density_and_coverage():
+    x = gaussians(500, 8, 13)
+    density, coverage = metrics.density_coverage(x, x.clone(), k=5)
+    assert density == pytest.approx(6 / 5) and coverage == 1.0  # each real ball holds its centre and 5 neighbours
+    density, coverage = metrics.density_coverage(gaussians(1000, 4, 14), gaussians(1000, 4, 15))
+    assert density == pytest.approx(1.0, abs=0.1)
+    assert coverage == pytest.approx(1 - 0.5**5, abs=0.03)  # Naeem et al.: E[coverage] -> 1 - 1/2^k for M = N
+    real = ring(1000, 16)
+    _, half_coverage = metrics.density_coverage(ring(1000, 17, modes=data.ring_modes()[::2]), real)
+    outlier = torch.cat([ring(990, 18), torch.full((10, 2), 50.0)])
+    d_clean, _ = metrics.density_coverage(ring(1000, 18), real)
+    d_outlier, _ = metrics.density_coverage(outlier, real)
+    assert 0.4 < half_coverage < 0.6
+    assert d_outlier <= d_clean  # an outlier adds no real ball
+
+
+def test_precision_recall_and_density_coverage_reject_bad_input():
+    x = gaussians(10, 4, 19)
+    with pytest.raises(
+        ValueError, match="precision_recall with k=3 needs at least 4 samples in each set, got 3 in fake"
+    ):
+        metrics.precision_recall(x[:3], x)
+    with pytest.raises(ValueError, match="density_coverage with k=5 needs at least 6 samples.*got 5 in real"):
+        metrics.density_coverage(x, x[:5])
+    with pytest.raises(ValueError, match="same number of features"):
+        metrics.precision_recall(x, x[:, :2])
+    with pytest.raises(ValueError, match="k must be >= 1, got 0"):
+        metrics.precision_recall(x, x, k=0)
+    with pytest.raises(TypeError, match="k must be an int, got float"):
+        metrics.density_coverage(x, x, k=2.0)
+    with pytest.raises(TypeError, match="fake must be a torch.Tensor or numpy array, got list"):
+        metrics.precision_recall([[0.0]], x)
+
+
+def test_digit_metrics_of_real_digits(digits):
+    x, y = digits
+    f = metrics.classifier_features(x[500:])
+    same = metrics.digit_metrics(x[500:], f)
+    assert same["frechet"] == pytest.approx(0.0, abs=1e-6) and same["precision"] == same["recall"] == 1.0
+    out = metrics.digit_metrics(x[:500], x[500:])
+    assert out["n"] == 500 and sum(out["digits"]) == 500 and min(out["digits"]) >= 40
+    assert out["classifier_score"] == pytest.approx(metrics.classifier_score(x[:500]), rel=1e-12)
+    assert out["frechet"] == pytest.approx(metrics.classifier_frechet_distance(x[:500], x[500:]), rel=1e-9)
+    assert abs(out["kid"]) < 3 * out["kid_se"] and out["precision"] > 0.6 and out["recall"] > 0.6
+    assert 0.9 < out["confidence"] <= 1.0
+    sevens = metrics.digit_metrics(x[y == 7], x[500:])
+    assert sevens["recall"] < 0.3 and sevens["confidence"] > 0.9 and sevens["kid"] > 3 * sevens["kid_se"]
+    with pytest.raises(ValueError, match=r"x_fake must have shape \(N, 1, 28, 28\)"):
+        metrics.digit_metrics(x[:10, 0], x)
+    with pytest.raises(ValueError, match="same number of features"):
+        metrics.digit_metrics(x[:20], f[:, :64])
+
+
+def test_unit_rows():
+    x = torch.tensor([[3.0, 4.0], [0.0, 0.0], [-2.0, 0.0]])
+    torch.testing.assert_close(
+        metrics.unit_rows(x), torch.tensor([[0.6, 0.8], [0.0, 0.0], [-1.0, 0.0]], dtype=torch.float64)
+    )
+
+
+def test_digit_metrics_precision_on_unit_features_rejects_a_blank_page(digits):
+    x, _ = digits
+    f_real = metrics.classifier_features(x[200:])
+    blank = -torch.ones(50, 1, 28, 28)  # background only: its ReLU features lie near the origin
+    raw = metrics.digit_metrics(blank, f_real, unit_features=False)
+    unit = metrics.digit_metrics(blank, f_real)
+    assert raw["precision"] > 0.9 and unit["precision"] < 0.1  # raw k-NN balls of real digits reach the origin
+    f_blank = metrics.classifier_features(blank)
+    assert (raw["precision"], raw["recall"]) == metrics.precision_recall(f_blank, f_real)
+    assert (unit["precision"], unit["recall"]) == metrics.precision_recall(
+        metrics.unit_rows(f_blank), metrics.unit_rows(f_real)
+    )
