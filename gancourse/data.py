@@ -20,16 +20,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from gancourse.runtime import check_int
+
 RING_RADIUS, RING_STD, RING_N_MODES = 2.0, 0.02, 8
 GRID_SPACING, GRID_STD, GRID_SIDE = 2.0, 0.05, 5
 
 
 def _check_count(n, name: str = "n") -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(n).__name__} ({n!r})")
-    if n < 0:
-        raise ValueError(f"{name} must be >= 0, got {n}")
-    return int(n)
+    return check_int(n, name, minimum=0)
 
 
 def _generator(seed, generator) -> torch.Generator | None:

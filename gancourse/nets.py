@@ -12,13 +12,11 @@ import math
 import torch
 from torch import nn
 
+from gancourse.runtime import check_int
+
 
 def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
-    if value <= 0:
-        raise ValueError(f"{name} must be > 0, got {value}")
-    return value
+    return check_int(value, name, minimum=1)
 
 
 def _shape(value, name: str) -> tuple[int, ...]:

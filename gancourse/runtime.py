@@ -18,6 +18,15 @@ PROFILES = ("fast", "cpu", "gpu")
 _override: str | None = None
 
 
+def check_int(value, name: str, minimum: int = 0) -> int:
+    """Return value as an int, or raise a clear TypeError/ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python's, NumPy's and torch's global generators (CPU and CUDA) with ``seed``."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):

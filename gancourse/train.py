@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from gancourse.losses import GANObjective
+from gancourse.runtime import check_int
 
 
 class NonFiniteLossError(RuntimeError):
@@ -93,11 +94,7 @@ class Run:
 
 
 def _positive_int(value, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return value
+    return check_int(value, name, minimum)
 
 
 def check_lr(lr, name: str = "lr") -> float:
