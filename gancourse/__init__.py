@@ -6,7 +6,8 @@ Modules are named by concept, one idea each:
   Dirac-GAN), transport (earth mover's distance);
 - nets (MLPs), dcgan (convolutional nets), losses (GAN and WGAN objectives), wasserstein
   (clipping, gradient penalty), techniques (improved techniques as hooks), defaults
-  (hyperparameters and their sources), train (the one loop);
+  (hyperparameters and their sources), train (the one loop), conditional (cGAN, AC-GAN), cvae
+  (CVAE, CVAE-GAN);
 - classifier (the course's MNIST classifier), metrics (mode coverage, classifier score,
   Frechet distance);
 - checks (assignment checks), assign (exercise generator), grade (the grader), notebooks (files).

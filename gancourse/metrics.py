@@ -404,3 +404,49 @@ def digit_metrics(
         "recall": recall,
         "digits": torch.bincount(p.argmax(dim=1), minlength=10).tolist(),
     }
+
+
+# --------------------------------------------------------------------------- conditional models (lecture 10)
+
+
+@torch.no_grad()
+def conditional_accuracy(
+    G: torch.nn.Module,
+    n: int = 10_000,
+    *,
+    classifier: MnistCNN | None = None,
+    seed: int = 0,
+    batch_size: int = 500,
+) -> dict:
+    """The fraction of n samples G(z, y) that the course's classifier calls the asked-for digit y.
+
+    The labels are balanced (n / 10 of each digit; n must be a multiple of 10). Returns
+    ``accuracy`` (float), ``per_digit`` (10 floats, digit d's fraction) and ``n``.
+    """
+    from gancourse.train import sample  # train imports the conditional nets; import here to keep metrics light
+
+    n = _count(n, "n", 10)
+    if n % 10:
+        raise ValueError(f"n must be a multiple of 10 (the same number of each digit), got {n}")
+    if getattr(G, "n_classes", None) != 10:
+        raise TypeError(f"G must be a conditional generator G(z, y) with n_classes=10, got {type(G).__name__}")
+    y = torch.arange(n) % 10  # (n,): 0, 1, ..., 9, 0, 1, ...
+    x = sample(G, n, y=y, seed=seed, batch_size=batch_size)  # (n, 1, 28, 28) on the CPU
+    pred = predict_proba(x, _model(x, classifier), batch_size).argmax(dim=1)  # (n,)
+    correct = (pred == y).double()  # (n,)
+    per_digit = correct.view(-1, 10).mean(dim=0)  # (10,): column d holds digit d
+    return {"accuracy": float(correct.mean()), "per_digit": per_digit.tolist(), "n": n}
+
+
+LAPLACIAN = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])  # the 4-neighbour Laplacian
+
+
+def laplacian_variance(x: torch.Tensor) -> float:
+    """Sharpness: the variance of the Laplacian of each image (N, 1, 28, 28) over its 26 x 26 interior, mean over images.
+
+    Blur removes high frequencies, which is what the Laplacian keeps: a blurred copy scores lower
+    (Pech-Pacheco et al. 2000's focus measure). Compare images on the same scale ([-1, 1] here).
+    """
+    x = check_images(x)
+    lap = torch.nn.functional.conv2d(x.double(), LAPLACIAN.double()[None, None])  # (N, 1, 26, 26), no padding
+    return float(lap.flatten(1).var(dim=1, unbiased=False).mean())

@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from gancourse.conditional import balanced_labels, check_labels, labels_checked
 from gancourse.losses import GANObjective
 from gancourse.runtime import check_int
 
@@ -185,17 +186,51 @@ def load_checkpoint(path: str | os.PathLike, map_location=None) -> dict:
     return torch.load(Path(path), map_location=map_location, weights_only=True)
 
 
+def _n_classes(G: nn.Module) -> int | None:
+    """G's number of classes if it is a conditional generator G(z, y), else None."""
+    n_classes = getattr(G, "n_classes", None)
+    return None if n_classes is None else _positive_int(n_classes, "G.n_classes")
+
+
 @torch.no_grad()
-def sample(G: nn.Module, n: int, *, z: torch.Tensor | None = None, seed: int | None = None, batch_size: int = 1000):
-    """n samples of G in eval mode, without gradients, returned on the CPU."""
+def sample(
+    G: nn.Module,
+    n: int,
+    *,
+    z: torch.Tensor | None = None,
+    y: torch.Tensor | int | None = None,
+    seed: int | None = None,
+    batch_size: int = 1000,
+):
+    """n samples of G in eval mode, without gradients, returned on the CPU.
+
+    A conditional G (one with ``n_classes``) needs ``y``: n labels (N,), or one int for all of them,
+    e.g. ``sample(G, 100, y=conditional.grid_labels())`` for one row per digit.
+    """
     device = next(G.parameters()).device
+    n = _positive_int(n, "n")
+    n_classes = _n_classes(G)
+    if n_classes is None and y is not None:
+        raise TypeError(f"y= is for a conditional generator (one with n_classes); {type(G).__name__} has none")
+    if n_classes is not None:
+        if y is None:
+            raise ValueError(f"{type(G).__name__} is conditional: give y=, the {n} labels to generate (or one int)")
+        if isinstance(y, int) and not isinstance(y, bool):
+            y = torch.full((n,), y)
+        y = check_labels(y, n_classes, n).to(device)
     if z is None:
         gen = torch.Generator(device=device).manual_seed(0 if seed is None else seed)
-        z = torch.randn(_positive_int(n, "n"), G.latent_dim, generator=gen, device=device)
+        z = torch.randn(n, G.latent_dim, generator=gen, device=device)
+    elif len(z) != n:
+        raise ValueError(f"z has {len(z)} rows but n={n}")
     was_training = G.training
     G.eval()
     try:
-        out = torch.cat([G(z[i : i + batch_size].to(device)) for i in range(0, len(z), batch_size)])
+        parts = []
+        for i in range(0, n, batch_size):
+            zi = z[i : i + batch_size].to(device)
+            parts.append(G(zi) if y is None else G(zi, y[i : i + batch_size]))
+        out = torch.cat(parts)
     finally:
         G.train(was_training)
     return out.cpu()
@@ -246,12 +281,36 @@ def _fast_path(fast, device: torch.device, dataset, hooks, steps_left: int) -> t
     return (not reason), reason
 
 
-def _capture(step, draw, gen: torch.Generator, optimizers):
-    """Capture one whole training step (critic steps, penalty, generator step, hooks) as a CUDA graph."""
+def _make_capturable(optimizers, device: torch.device) -> None:
+    """Switch optimisers to capturable before their first step: their step counters then live on the device
+    (an eager step with capturable=False would create them on the host, which a captured step refuses)."""
     for opt in optimizers:
         for group in opt.param_groups:
             if "capturable" in group:
-                group["capturable"] = True  # the step counters live on the device
+                group["capturable"] = True
+        for st in opt.state.values():  # state from an earlier call or a checkpoint
+            if isinstance(st.get("step"), torch.Tensor) and st["step"].device != device:
+                st["step"] = st["step"].to(device)
+
+
+def _check_objective_draws(draws, batch_size: int, n_critic: int, latent_dim: int, device) -> None:
+    """Raise unless objective.draws(...) gives (critic_draws, generator_draws): dicts of tensors, critic's (n_critic, ...)."""
+    out = draws(batch_size, n_critic, latent_dim, torch.Generator(device=device).manual_seed(0), device)
+    if not (isinstance(out, tuple) and len(out) == 2 and all(isinstance(part, dict) for part in out)):
+        raise TypeError(f"objective.draws(...) must return (critic_draws, generator_draws), two dicts; got {out!r:.80}")
+    for part, lead in zip(out, ("critic", "generator")):
+        for name, v in part.items():
+            if not isinstance(v, torch.Tensor):
+                raise TypeError(f"objective.draws: the {lead} draw {name!r} must be a tensor, got {type(v).__name__}")
+            if lead == "critic" and (v.ndim == 0 or v.shape[0] != n_critic):
+                raise ValueError(
+                    f"objective.draws: the critic draw {name!r} must have a leading n_critic={n_critic} axis, "
+                    f"got shape {tuple(v.shape)}"
+                )
+
+
+def _capture(step, draw, gen: torch.Generator):
+    """Capture one whole training step (critic steps, penalty, generator step, hooks) as a CUDA graph."""
     rng = gen.get_state()
     static_draws = draw()  # buffers of the right shapes; the draws themselves are given back below
     gen.set_state(rng)
@@ -267,6 +326,7 @@ def train(
     data,
     *,
     steps: int,
+    labels: torch.Tensor | None = None,
     objective=None,
     batch_size: int = 256,
     n_critic: int = 1,
@@ -295,7 +355,20 @@ def train(
 
     ``data`` is a tensor (N, ...) kept on the device (batches drawn by index) or a sampler
     ``f(n, generator)``. ``objective`` defaults to the GAN with the non-saturating generator loss;
-    its ``d_loss(D, x_real, x_fake, generator=)`` may return ``(loss, {name: scalar})`` to log more.
+    its ``d_loss(D, x_real, x_fake, generator=)`` may return ``(loss, {name: scalar})`` to log more
+    (``g_loss`` too, with other names).
+
+    Conditional training: ``labels`` (N,) integer class labels aligned with a data tensor, a
+    conditional G(z, y) with ``n_classes``, and an objective with ``conditional = True``
+    (gancourse.conditional, gancourse.cvae). Each critic step's real labels are gathered with
+    its batch indices, the fake labels are drawn uniformly, and the objective gets them as
+    ``d_loss(D, x_real, x_fake, y_real=, y_fake=, generator=)`` and
+    ``g_loss(D, x_fake, x_real, y_real=, y_fake=)``. An objective may also ask for more:
+    ``needs_G = True`` passes ``G=G`` to both losses, and ``draws(batch_size, n_critic,
+    latent_dim, generator, device) -> (critic_draws, generator_draws)`` declares extra per-step
+    randomness (dicts of tensors, the critic's with a leading n_critic axis), drawn with
+    everything else and passed as keyword arguments (the critic's k-th slice to step k).
+    ``needs_alpha = True`` (WGAN-GP) is the older form of one such draw.
     Without ``opt_G``/``opt_D`` both nets get Adam(lr, betas); ``lr_d`` gives D its own learning
     rate (TTUR, Heusel et al. 2017). Logged scalars are window means of
     ``log_every`` steps; ``checkpoint`` names a file written atomically every ``checkpoint_every``
@@ -344,13 +417,26 @@ def train(
     _check_optimizer(opt_G, G, "opt_G")
     _check_optimizer(opt_D, D, "opt_D")
     dataset, sampler, sample_shape = _check_data(data, device)
+    conditional = bool(getattr(objective, "conditional", False))
+    n_classes = _n_classes(G)
+    if labels is not None and not conditional:
+        raise TypeError(f"labels= needs a conditional objective (CGANObjective, ACGANObjective...), got {objective!r}")
+    if conditional:
+        if labels is None:
+            raise ValueError(f"{objective!r} is conditional: give labels=, the data's class labels (N,)")
+        if dataset is None:
+            raise ValueError("labels= needs data as a tensor (N, ...), aligned with the labels, not a sampler")
+        if n_classes is None:
+            raise TypeError(f"conditional training needs a conditional G(z, y) with n_classes; got {type(G).__name__}")
+        labels = check_labels(labels, n_classes, len(dataset), name="labels").to(device)
     if channels_last:
         G.to(memory_format=torch.channels_last)
         D.to(memory_format=torch.channels_last)
         if dataset is not None and dataset.ndim == 4:
             dataset = dataset.contiguous(memory_format=torch.channels_last)
     with torch.no_grad():
-        probe = G(torch.zeros(2, latent_dim, device=device))
+        z0 = torch.zeros(2, latent_dim, device=device)
+        probe = G(z0, torch.zeros(2, dtype=torch.long, device=device)) if conditional else G(z0)
     if tuple(probe.shape[1:]) != sample_shape:
         raise ValueError(f"G makes samples of shape {tuple(probe.shape[1:])} but the data has shape {sample_shape}")
 
@@ -358,6 +444,8 @@ def train(
     state = TrainState(G, D, opt_G, opt_D, gen, device, 0, steps)
     run = Run(history={"step": [], "d_loss": [], "g_loss": []})
     meta = {"batch_size": batch_size, "n_critic": n_critic, "seed": seed, "objective": repr(objective)}
+    if conditional:
+        meta["n_classes"] = n_classes
 
     # ---- resume
     if checkpoint is not None and resume and Path(checkpoint).exists():
@@ -381,8 +469,13 @@ def train(
         state.step = run.resumed_from = int(ckpt["step"])
 
     snapshot_z = torch.randn(snapshot_n, latent_dim, generator=torch.Generator().manual_seed(seed + 1)).to(device)
+    snapshot_y = balanced_labels(snapshot_n, n_classes).to(device) if conditional else None  # rows of digits
 
     needs_alpha = bool(getattr(objective, "needs_alpha", False))
+    needs_G = bool(getattr(objective, "needs_G", False))
+    objective_draws = getattr(objective, "draws", None)
+    if objective_draws is not None:
+        _check_objective_draws(objective_draws, batch_size, n_critic, latent_dim, device)
 
     def draw() -> dict[str, torch.Tensor]:
         """All of one step's randomness, in a fixed order, from the loop's generator."""
@@ -393,6 +486,13 @@ def train(
         d["z_g"] = torch.randn(batch_size, latent_dim, generator=gen, device=device)
         if needs_alpha:
             d["alpha"] = torch.rand(n_critic, batch_size, generator=gen, device=device)
+        if conditional:  # after the unconditional draws, so those runs draw exactly what they drew before
+            d["y_d"] = torch.randint(n_classes, (n_critic, batch_size), generator=gen, device=device)
+            d["y_g"] = torch.randint(n_classes, (batch_size,), generator=gen, device=device)
+        if objective_draws is not None:
+            critic_draws, generator_draws = objective_draws(batch_size, n_critic, latent_dim, gen, device)
+            d.update({f"d:{k}": v for k, v in critic_draws.items()})
+            d.update({f"g:{k}": v for k, v in generator_draws.items()})
         return d
 
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp and device.type == "cuda")
@@ -400,15 +500,22 @@ def train(
     def step(d: dict[str, torch.Tensor]):
         """One generator step after n_critic critic steps; returns detached (loss_d, loss_g, extras)."""
         extras: dict[str, torch.Tensor] = {}
+        common = {"G": G} if needs_G else {}
         for k in range(n_critic):
             x_real = dataset[d["idx"][k]] if dataset is not None else sampler(batch_size, gen)  # (B, *shape)
+            if conditional:
+                y_real = labels[d["idx"][k]]  # (B,) the same indices as the batch
+                cond = {"y_real": y_real, "y_fake": d["y_d"][k]}
             with torch.no_grad(), autocast:
-                x_fake = G(d["z_d"][k])
+                x_fake = G(d["z_d"][k], d["y_d"][k]) if conditional else G(d["z_d"][k])
             d_real, d_fake = x_real, x_fake.to(x_real.dtype)
             for h in hooks:
                 d_real, d_fake = h.d_inputs(d_real, d_fake, state)
             with autocast:
                 kwargs = {"alpha": d["alpha"][k]} if needs_alpha else {}
+                if conditional:
+                    kwargs.update(cond)
+                kwargs.update({name[2:]: v[k] for name, v in d.items() if name.startswith("d:")}, **common)
                 out = objective.d_loss(D, d_real, d_fake, generator=gen, **kwargs)
             loss_d, extras = out if isinstance(out, tuple) else (out, {})
             for h in hooks:
@@ -421,7 +528,14 @@ def train(
             for h in hooks:
                 h.after_d_step(state)
         with autocast:
-            loss_g = objective.g_loss(D, G(d["z_g"]), x_real)
+            if conditional:
+                kwargs = {"y_real": y_real, "y_fake": d["y_g"], **common}
+                kwargs.update({name[2:]: v for name, v in d.items() if name.startswith("g:")})
+                out = objective.g_loss(D, G(d["z_g"], d["y_g"]), x_real, **kwargs)
+            else:
+                out = objective.g_loss(D, G(d["z_g"]), x_real)
+        loss_g, g_extras = out if isinstance(out, tuple) else (out, {})
+        extras = {**extras, **g_extras}
         for h in hooks:
             p = h.g_penalty(state)
             if p is not None:
@@ -476,6 +590,8 @@ def train(
     use_graph, why = _fast_path(fast, device, dataset, hooks, steps - state.step)
     if why:
         _say_once(f"gancourse.train: {why}; using the eager loop")
+    if device.type == "cuda":  # eager or captured: the same optimiser arithmetic, so both compute one function
+        _make_capturable((opt_G, opt_D), device)
     graph, first_step = None, state.step
     side = torch.cuda.Stream(device) if use_graph else None  # warm-up runs on a side stream (CUDA graphs docs)
 
@@ -496,11 +612,13 @@ def train(
     n_params = sum(p.numel() for m in (G, D) for p in m.parameters())
     context = contextlib.ExitStack()
     context.enter_context(_cpu_threads(device, n_params))
+    if conditional:
+        context.enter_context(labels_checked())  # checked once above; a per-step range check would sync
     try:
         while state.step < steps:
             if use_graph and graph is None and state.step >= first_step + WARMUP_STEPS:
                 torch.cuda.current_stream(device).wait_stream(side)
-                graph, static = _capture(captured_step, draw, gen, (opt_G, opt_D))
+                graph, static = _capture(captured_step, draw, gen)
             if graph is not None:
                 for k, v in draw().items():
                     static["draws"][k].copy_(v)
@@ -531,7 +649,7 @@ def train(
                         d_loss=f"{run.history['d_loss'][-1]:.4f}", g_loss=f"{run.history['g_loss'][-1]:.4f}"
                     )
             if snapshot_every and (state.step % snapshot_every == 0 or state.step == steps):
-                run.snapshots.append((state.step, sample(G, snapshot_n, z=snapshot_z)))
+                run.snapshots.append((state.step, sample(G, snapshot_n, z=snapshot_z, y=snapshot_y)))
             if checkpoint_every and state.step % checkpoint_every == 0:
                 flush()
                 save()
