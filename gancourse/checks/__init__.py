@@ -10,7 +10,16 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["CheckFailed", "fail", "expect", "expect_close", "as_array", "passed"]
+__all__ = [
+    "CheckFailed",
+    "fail",
+    "expect",
+    "expect_close",
+    "expect_loss",
+    "expect_same_parameters",
+    "as_array",
+    "passed",
+]
 
 
 class CheckFailed(AssertionError):
@@ -52,6 +61,33 @@ def expect_close(
         fail(exercise, f"{what} should have shape {exp_arr.shape}, got shape {got_arr.shape}", hint)
     if not np.allclose(got_arr, exp_arr, rtol=rtol, atol=atol, equal_nan=False):
         fail(exercise, f"{what}: expected {_short(exp_arr)}, got {_short(got_arr)}", hint)
+
+
+def expect_loss(
+    got, expected, exercise: str, fn_name: str, what: str, *, rtol: float, atol: float = 1e-9, hint: str | None = None
+) -> None:
+    """Fail unless a training step ``fn_name`` returned its loss (a tensor or a float) equal to ``expected``."""
+    if not isinstance(got, (torch.Tensor, float)):
+        fail(exercise, f"{fn_name} should return the loss, got {type(got).__name__}")
+    expect_close(torch.as_tensor(got).detach().float(), expected, exercise, what, rtol=rtol, atol=atol, hint=hint)
+
+
+def expect_same_parameters(
+    model: torch.nn.Module,
+    reference: torch.nn.Module,
+    exercise: str,
+    whose: str,
+    *,
+    hint: str,
+    after: str = "after one step",
+    rtol: float = 1e-5,
+    atol: float = 1e-6,
+) -> None:
+    """Fail at the first parameter of ``model`` that differs from ``reference``'s after a training step."""
+    for (name, p), q in zip(model.named_parameters(), reference.parameters()):
+        expect_close(
+            p.detach(), q.detach(), exercise, f"{whose} parameter {name} {after}", rtol=rtol, atol=atol, hint=hint
+        )
 
 
 def _short(arr: np.ndarray) -> str:

@@ -8,7 +8,7 @@ import copy
 import torch
 
 from gancourse import losses, nets
-from gancourse.checks import expect, expect_close, fail, passed
+from gancourse.checks import expect, expect_close, expect_same_parameters, fail, passed
 
 # logits from confident to very confident: naive log(sigmoid(l)) overflows at |l| ~ 100
 LOGITS_REAL = torch.tensor([3.0, -2.0, 0.5, 40.0, -120.0, 0.0])
@@ -168,17 +168,15 @@ def train_step(fn) -> None:
         hint="D's loss on D(x_real) and D(G(z).detach()); G's non-saturating loss on D(G(z)) AFTER D's update",
     )
     for name, mine, ref in (("D", D, copies[1]), ("G", G, copies[0])):
-        for (pname, p), q in zip(mine.named_parameters(), ref.parameters()):
-            expect_close(
-                p.detach(),
-                q.detach(),
-                "5.5",
-                f"{name}'s parameter {pname} after the step",
-                rtol=1e-5,
-                atol=1e-6,
-                hint="zero each optimiser's gradients before its backward, detach the fakes in D's step, "
-                "and update D before computing G's loss",
-            )
+        expect_same_parameters(
+            mine,
+            ref,
+            "5.5",
+            f"{name}'s",
+            after="after the step",
+            hint="zero each optimiser's gradients before its backward, detach the fakes in D's step, "
+            "and update D before computing G's loss",
+        )
     passed("5.5")
 
 

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from gancourse import losses
-from gancourse.checks import expect, expect_close, fail, passed
+from gancourse.checks import expect, expect_close, expect_loss, expect_same_parameters, fail, passed
 from gancourse.lipschitz import clipped_lipschitz_bound
 from gancourse.wasserstein import clip_weights_
 
@@ -199,12 +199,11 @@ def critic_step(fn) -> None:
         _stale(model)
         results.append(step(model, opt, x_real.clone(), x_fake.clone(), clip))
     got, expected = results
-    if not isinstance(got, (torch.Tensor, float)):
-        fail("6.3", f"critic_step should return the loss, got {type(got).__name__}")
-    expect_close(
-        torch.as_tensor(got).detach().float(),
+    expect_loss(
+        got,
         expected,
         "6.3",
+        "critic_step",
         "the returned critic loss",
         rtol=1e-5,
         hint="mean critic(x_fake) - mean critic(x_real), computed BEFORE the optimiser step",
@@ -249,27 +248,17 @@ def generator_step(fn) -> None:
         _stale(g_net)
         results.append(step(g_net, d_net, opt_G, z.clone()))
     got, expected = results
-    if not isinstance(got, (torch.Tensor, float)):
-        fail("6.4", f"generator_step should return the loss, got {type(got).__name__}")
-    expect_close(
-        torch.as_tensor(got).detach().float(),
-        expected,
-        "6.4",
-        "the returned generator loss",
-        rtol=1e-5,
-        hint="-mean critic(G(z))",
+    expect_loss(
+        got, expected, "6.4", "generator_step", "the returned generator loss", rtol=1e-5, hint="-mean critic(G(z))"
     )
-    for (name, p), q in zip(G.named_parameters(), G_ref.parameters()):
-        expect_close(
-            p.detach(),
-            q.detach(),
-            "6.4",
-            f"G's parameter {name} after one step",
-            rtol=1e-5,
-            atol=1e-6,
-            hint="opt_G.zero_grad(); loss = -critic(G(z)).mean() (no detach: the gradient must reach G); "
-            "loss.backward(); opt_G.step()",
-        )
+    expect_same_parameters(
+        G,
+        G_ref,
+        "6.4",
+        "G's",
+        hint="opt_G.zero_grad(); loss = -critic(G(z)).mean() (no detach: the gradient must reach G); "
+        "loss.backward(); opt_G.step()",
+    )
     for (name, p), q in zip(D.named_parameters(), critic_before):
         expect(
             torch.equal(p.detach(), q),
