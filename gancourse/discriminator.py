@@ -13,17 +13,13 @@ from collections.abc import Callable
 import numpy as np
 
 from gancourse.divergences import _check_density, _check_interval, _quad, _xlog
+from gancourse.runtime import as_float_array
 
 __all__ = ["optimal_discriminator", "value_function", "optimal_value"]
 
 
 def _densities(x, name: str) -> np.ndarray:
-    if hasattr(x, "detach"):  # a torch tensor
-        x = x.detach().cpu().numpy()
-    try:
-        arr = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be density values (a number or an array), got {type(x).__name__}") from None
+    arr = as_float_array(x, name, "density values (a number or an array)")
     if not np.all(np.isfinite(arr)) or np.any(arr < 0):
         raise ValueError(f"{name} must hold finite, non-negative density values, got {arr}")
     return arr

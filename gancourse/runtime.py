@@ -27,6 +27,16 @@ def check_int(value, name: str, minimum: int = 0) -> int:
     return int(value)
 
 
+def as_float_array(value, name: str, what: str = "an array of numbers") -> np.ndarray:
+    """A number, list, NumPy array or tensor as a float64 array, or a clear TypeError naming ``name``."""
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be {what}, got {type(value).__name__} ({value!r})") from None
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python's, NumPy's and torch's global generators (CPU and CUDA) with ``seed``."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):

@@ -14,19 +14,11 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment, linprog
 
-
-def _as_float_array(value, name: str) -> np.ndarray:
-    if hasattr(value, "detach"):  # a torch tensor
-        value = value.detach().cpu().numpy()
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__} ({value!r})") from None
-    return arr
+from gancourse.runtime import as_float_array
 
 
 def _check_pile(pile, name: str) -> np.ndarray:
-    arr = _as_float_array(pile, name)
+    arr = as_float_array(pile, name)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be a 1-D pile of masses, got shape {arr.shape}")
     if arr.size == 0:
@@ -54,7 +46,7 @@ def _check_piles(p, q, *, same_length: bool) -> tuple[np.ndarray, np.ndarray]:
 def _check_cost(cost, n: int, m: int) -> np.ndarray:
     if cost is None:
         return np.abs(np.arange(n)[:, None] - np.arange(m)[None, :]).astype(np.float64)  # (n, m): |i - j|
-    c = _as_float_array(cost, "cost")
+    c = as_float_array(cost, "cost")
     if c.shape != (n, m):
         raise ValueError(f"cost must have shape (len(p), len(q)) = {(n, m)}, got {c.shape}")
     if not np.all(np.isfinite(c)) or np.any(c < 0):
@@ -93,7 +85,7 @@ def emd_lp(p, q, cost=None) -> tuple[float, np.ndarray]:
 
 def lipschitz_constraints(cost) -> tuple[np.ndarray, np.ndarray]:
     """(A_ub, b_ub) with one row f_i - f_j <= cost[i, j] for each ordered pair i != j."""
-    c = _as_float_array(cost, "cost")
+    c = as_float_array(cost, "cost")
     if c.ndim != 2 or c.shape[0] != c.shape[1]:
         raise ValueError(f"cost must be a square matrix, got shape {c.shape}")
     n = len(c)
@@ -134,7 +126,7 @@ def emd_dual(p, q, cost=None) -> tuple[float, np.ndarray]:
 
 def emd_points(a, b) -> tuple[float, np.ndarray]:
     """W (total Euclidean cost, unit mass per point) between clouds a, b (n, d), and match: a[i] -> b[match[i]]."""
-    a, b = _as_float_array(a, "a"), _as_float_array(b, "b")
+    a, b = as_float_array(a, "a"), as_float_array(b, "b")
     for name, arr in (("a", a), ("b", b)):
         if arr.ndim != 2:
             raise ValueError(f"{name} must be a point cloud of shape (n, d), got shape {arr.shape}")
