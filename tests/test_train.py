@@ -45,17 +45,8 @@ def test_history_holds_plain_floats_and_window_means():
         assert len(run.history[key]) == 5 and all(type(v) is float for v in run.history[key])
 
 
-class Interrupt(Hook):
-    def __init__(self, at):
-        self.at = at
-
-    def after_step(self, state):
-        if state.step == self.at:
-            raise KeyboardInterrupt
-
-
 @pytest.mark.parametrize("with_hooks", [False, True], ids=["plain", "with-hooks"])
-def test_an_interrupted_and_resumed_run_equals_an_uninterrupted_one(tmp_path, with_hooks):
+def test_an_interrupted_and_resumed_run_equals_an_uninterrupted_one(tmp_path, with_hooks, interrupt):
     def hooks():
         return (
             [techniques.InstanceNoise(0.1), techniques.HistoricalAveraging(1e-3), techniques.EMA(0.9)]
@@ -77,7 +68,7 @@ def test_an_interrupted_and_resumed_run_equals_an_uninterrupted_one(tmp_path, wi
             batch_size=64,
             log_every=5,
             progress=False,
-            hooks=hooks() + [Interrupt(27)],
+            hooks=hooks() + [interrupt(27)],
             checkpoint=ckpt,
             checkpoint_every=10,
             snapshot_every=10,
