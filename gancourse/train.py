@@ -309,6 +309,14 @@ def _check_objective_draws(draws, batch_size: int, n_critic: int, latent_dim: in
                 )
 
 
+def _plus_penalties(loss: torch.Tensor, penalties) -> torch.Tensor:
+    """loss plus every hook's penalty term that is not None."""
+    for p in penalties:
+        if p is not None:
+            loss = loss + p
+    return loss
+
+
 def _capture(step, draw, gen: torch.Generator):
     """Capture one whole training step (critic steps, penalty, generator step, hooks) as a CUDA graph."""
     rng = gen.get_state()
@@ -518,10 +526,7 @@ def train(
                 kwargs.update({name[2:]: v[k] for name, v in d.items() if name.startswith("d:")}, **common)
                 out = objective.d_loss(D, d_real, d_fake, generator=gen, **kwargs)
             loss_d, extras = out if isinstance(out, tuple) else (out, {})
-            for h in hooks:
-                p = h.d_penalty(state)
-                if p is not None:
-                    loss_d = loss_d + p
+            loss_d = _plus_penalties(loss_d, (h.d_penalty(state) for h in hooks))
             opt_D.zero_grad(set_to_none=True)
             loss_d.backward()
             opt_D.step()
@@ -536,10 +541,7 @@ def train(
                 out = objective.g_loss(D, G(d["z_g"]), x_real)
         loss_g, g_extras = out if isinstance(out, tuple) else (out, {})
         extras = {**extras, **g_extras}
-        for h in hooks:
-            p = h.g_penalty(state)
-            if p is not None:
-                loss_g = loss_g + p
+        loss_g = _plus_penalties(loss_g, (h.g_penalty(state) for h in hooks))
         opt_G.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_G.step()
