@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from checks_suite import suite
 from torch import nn
 
 from gancourse import dcgan
@@ -329,40 +330,17 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("name", CASES)
-def test_reference_passes(name, capsys):
-    getattr(check, name)(*CASES[name][0])
-    assert "passed" in capsys.readouterr().out
+(
+    test_reference_passes,
+    test_wrong_implementations_are_rejected,
+    test_not_implemented_passes_through,
+    test_checks_leave_the_global_rng_alone,
+) = suite(check, CASES, "8")
 
 
 def test_a_conv_projection_generator_also_passes(capsys):
     check.generator_stack(ConvProjection)
     assert "passed" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("name, index", [(n, i) for n, (_, wrong) in CASES.items() for i in range(len(wrong))])
-def test_wrong_implementations_are_rejected(name, index):
-    with pytest.raises(CheckFailed, match=r"Exercise 8\.\d"):
-        getattr(check, name)(*CASES[name][1][index])
-
-
-def test_not_attempted_propagates():
-    def stub(*args):
-        raise NotImplementedError("Exercise 8.1")
-
-    with pytest.raises(NotImplementedError):
-        check.conv_transpose_size(stub)
-    with pytest.raises(NotImplementedError):
-        check.checkpoint_roundtrip(stub, stub)
-
-
-@pytest.mark.parametrize("name", CASES)
-def test_checks_leave_the_global_rng_alone(name):
-    torch.manual_seed(0)
-    expected = torch.rand(3)
-    torch.manual_seed(0)
-    getattr(check, name)(*CASES[name][0])
-    torch.testing.assert_close(torch.rand(3), expected)
 
 
 def test_a_failed_check_restores_torch_save():

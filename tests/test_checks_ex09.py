@@ -1,12 +1,11 @@
 """Every check of assignment 09 passes the reference and rejects known-wrong implementations."""
 
 import numpy as np
-import pytest
 import scipy.linalg
 import torch
+from checks_suite import suite
 
 from gancourse import metrics
-from gancourse.checks import CheckFailed
 from gancourse.checks import ex09 as check
 
 # ---- 9.1 the Fréchet distance
@@ -227,36 +226,14 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("name", CASES)
-def test_reference_passes(name, capsys):
-    getattr(check, name)(*CASES[name][0])
-    assert "passed" in capsys.readouterr().out
+(
+    test_reference_passes,
+    test_wrong_implementations_are_rejected,
+    test_not_implemented_passes_through,
+    test_checks_leave_the_global_rng_alone,
+) = suite(check, CASES, "9")
 
 
 def test_a_ladder_with_one_noise_draw_passes_too(capsys):
     check.noise_ladder(ladder_one_noise_draw)
     assert "passed" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("name, index", [(n, i) for n, (_, wrong) in CASES.items() for i in range(len(wrong))])
-def test_wrong_implementations_are_rejected(name, index):
-    with pytest.raises(CheckFailed, match=r"Exercise 9\.\d"):
-        getattr(check, name)(*CASES[name][1][index])
-
-
-@pytest.mark.parametrize("name", CASES)
-def test_not_attempted_propagates(name):
-    def stub(*args, **kwargs):
-        raise NotImplementedError("Exercise 9.x")
-
-    with pytest.raises(NotImplementedError):
-        getattr(check, name)(stub)
-
-
-def test_checks_leave_the_global_rng_alone():
-    torch.manual_seed(0)
-    expected = torch.rand(3)
-    torch.manual_seed(0)
-    for name in CASES:
-        getattr(check, name)(*CASES[name][0])
-    torch.testing.assert_close(torch.rand(3), expected)
