@@ -39,3 +39,56 @@ def test_a_failing_cell_stops_the_run_and_is_named(tmp_path, root, failing):
     assert out.returncode == 1
     assert "code cell 1" in out.stdout and "never reached" not in out.stdout
     assert ("a claim that does not hold" in out.stderr) or ("boom" in out.stderr)
+
+
+# ---- tools/dcgan_recipes.py: the candidates for the quality goal, built and stepped on the CPU
+
+
+@pytest.fixture
+def recipes(root):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("dcgan_recipes", root / "tools" / "dcgan_recipes.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_recipe_builds_and_trains_a_few_finite_steps(recipes):
+    import torch
+
+    from gancourse.train import train
+
+    x = torch.rand(64, 1, 28, 28) * 2 - 1
+    for name, cfg in recipes.RECIPES.items():
+        torch.manual_seed(0)
+        G, D, objective, hooks = recipes.build(cfg, torch.device("cpu"))
+        assert G(torch.randn(3, G.latent_dim)).shape == (3, 1, 28, 28), name
+        run = train(G, D, x, steps=2, objective=objective, hooks=hooks, batch_size=16, progress=False, log_every=1)
+        assert all(map(torch.isfinite, map(torch.tensor, run.history["d_loss"]))), name
+
+
+def test_r1_adds_half_gamma_times_the_squared_gradient_norm_on_real_data(recipes):
+    import torch
+    import torch.nn.functional as F
+
+    w = torch.randn(784)
+    D = lambda x: x.flatten(1) @ w  # noqa: E731  the gradient of D at any x is w
+    x_real, x_fake = torch.randn(5, 1, 28, 28), torch.randn(5, 1, 28, 28)
+    bce = F.binary_cross_entropy_with_logits(D(x_real), torch.ones(5)) + F.binary_cross_entropy_with_logits(
+        D(x_fake), torch.zeros(5)
+    )
+    got = recipes.R1Objective(gamma=3.0).d_loss(D, x_real, x_fake)
+    torch.testing.assert_close(got, bce + 0.5 * 3.0 * w.square().sum())
+
+
+def test_translate_moves_each_image_by_at_most_the_shift(recipes):
+    import torch
+
+    x = torch.rand(8, 1, 28, 28) * 2 - 1
+    out = recipes.translate(x, shift=2)
+    assert out.shape == x.shape
+    padded = torch.nn.functional.pad(x, (2, 2, 2, 2), value=-1.0)
+    for i in range(8):  # each output is one 28x28 window of its padded input
+        windows = [padded[i, 0, r : r + 28, c : c + 28] for r in range(5) for c in range(5)]
+        assert any(torch.equal(out[i, 0], w) for w in windows)

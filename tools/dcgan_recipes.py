@@ -5,6 +5,13 @@ gancourse.train.train in segments of --eval-every generator steps and, after eac
 10,000 samples of G, of its EMA (0.999) and of the EMA with the latent scaled by 0.8, with the course's
 classifier. Prints and appends one JSON line per evaluation to --out. Steps, not seconds, are the
 comparable unit when several processes share the GPU; the chosen recipe is then timed alone by the bench.
+
+Session 2 (H100) tried plain, dropout in D, DiffAugment translation (with dropout, with hinge + spectral
+norm), LSGAN and label smoothing to 20,000 steps: all ended between 7.5 and 7.95. Session 3 (no GPU) added
+the next candidates, untried: a linear learning-rate decay to 0 over --steps (set per segment: each train()
+call captures its own graph, so the rate is constant within a segment), a deeper generator (a 3x3 conv
+after each upsampling, and 28x28 features before the output conv), a wider D, and the R1 penalty
+(Mescheder et al. 2018) on a D without batch norm.
 """
 
 from __future__ import annotations
@@ -57,6 +64,58 @@ class AugObjective:
         return f"Aug({self.inner!r})"
 
 
+class R1Objective:
+    """Non-saturating GAN loss plus R1 (Mescheder et al. 2018): gamma/2 * E ||grad_x D(x_real)||^2 on real data only."""
+
+    def __init__(self, gamma: float):
+        self.gamma, self.inner = float(gamma), losses.GANObjective()
+
+    def d_loss(self, D, x_real, x_fake, generator=None):
+        x = x_real.detach().requires_grad_(True)
+        logits = D(x)
+        (grad,) = torch.autograd.grad(logits.sum(), x, create_graph=True)
+        r1 = grad.square().flatten(1).sum(1).mean()  # one squared norm per image, averaged
+        return losses.d_loss(logits, D(x_fake)) + 0.5 * self.gamma * r1
+
+    def g_loss(self, D, x_fake, x_real):
+        return self.inner.g_loss(D, x_fake, x_real)
+
+    def __repr__(self):
+        return f"R1(gamma={self.gamma})"
+
+
+class DeepGenerator(nn.Module):
+    """The course's DCGAN G with a 3x3 conv after each upsampling: z (N, latent_dim) -> (N, 1, 28, 28)."""
+
+    def __init__(self, latent_dim: int = 100, width: int = 128):
+        super().__init__()
+        self.latent_dim, w = latent_dim, width
+
+        def block(c_in, c_out, up):
+            conv = (
+                nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False)
+                if up
+                else nn.Conv2d(c_in, c_out, 3, 1, 1, bias=False)
+            )
+            return [conv, nn.BatchNorm2d(c_out), nn.ReLU(True)]
+
+        self.net = nn.Sequential(
+            nn.Linear(latent_dim, 2 * w * 7 * 7, bias=False),  # (N, 2w*49)
+            nn.Unflatten(1, (2 * w, 7, 7)),  # (N, 2w, 7, 7)
+            nn.BatchNorm2d(2 * w),
+            nn.ReLU(True),
+            *block(2 * w, w, up=True),  # (N, w, 14, 14)
+            *block(w, w, up=False),  # (N, w, 14, 14)
+            *block(w, w // 2, up=True),  # (N, w/2, 28, 28)
+            nn.Conv2d(w // 2, 1, 3, 1, 1),  # (N, 1, 28, 28)
+            nn.Tanh(),
+        )
+        dcgan.dcgan_init_(self)
+
+    def forward(self, z):
+        return self.net(z)
+
+
 class HingeObjective:
     def d_loss(self, D, x_real, x_fake, generator=None):
         return torch.relu(1 - D(x_real)).mean() + torch.relu(1 + D(x_fake)).mean()
@@ -97,11 +156,21 @@ RECIPES = {
     "ls_smooth": {"label": 0.9},
     "aug_lr1e-4": {"aug": True, "lr": 1e-4},
     "aug_hinge_sn": {"aug": True, "objective": "hinge", "sn": True, "bn_d": False, "betas": (0.0, 0.9)},
+    # session 3's candidates (untried)
+    "decay": {"decay": True},
+    "aug_decay": {"aug": True, "decay": True},
+    "deep_g": {"deep_g": True},
+    "deep_g_aug_decay": {"deep_g": True, "aug": True, "decay": True},
+    "wide_d_aug": {"aug": True, "d_width": 128},
+    "r1": {"objective": "r1", "gamma": 1.0, "bn_d": False},
+    "r1_aug_decay": {"objective": "r1", "gamma": 1.0, "bn_d": False, "aug": True, "decay": True},
 }
 
 
 def build(cfg: dict, device):
-    G, D = dcgan.dcgan(critic=not cfg.get("bn_d", True))
+    G, D = dcgan.dcgan(d_width=cfg.get("d_width", 64), critic=not cfg.get("bn_d", True))
+    if cfg.get("deep_g"):
+        G = DeepGenerator()
     if cfg.get("dropout"):
         with_dropout(D, cfg["dropout"])
     if cfg.get("sn"):
@@ -110,6 +179,7 @@ def build(cfg: dict, device):
         "gan": losses.GANObjective(real_label=cfg.get("label", 1.0)),
         "lsgan": losses.LSGANObjective(),
         "hinge": HingeObjective(),
+        "r1": R1Objective(cfg.get("gamma", 1.0)),
     }[cfg.get("objective", "gan")]
     hooks = []
     if cfg.get("aug"):
@@ -139,6 +209,10 @@ def main():
     opt_G, opt_D = adam(G.parameters(), lr, betas), adam(D.parameters(), lr, betas)
     done, train_s = 0, 0.0
     while done < args.steps:
+        if cfg.get("decay"):  # linear to 0 at --steps, held constant within a segment (one captured graph each)
+            for opt in (opt_G, opt_D):
+                for group in opt.param_groups:
+                    group["lr"] = lr * (1 - done / args.steps)
         run = train(
             G,
             D,
@@ -158,6 +232,7 @@ def main():
         row = {
             "recipe": args.recipe,
             "step": done,
+            "lr": opt_G.param_groups[0]["lr"],
             "train_s": round(train_s, 1),
             "d_loss": run.last("d_loss"),
             "g_loss": run.last("g_loss"),
