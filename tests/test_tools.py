@@ -44,14 +44,18 @@ def test_a_failing_cell_stops_the_run_and_is_named(tmp_path, root, failing):
 # ---- tools/dcgan_recipes.py: the candidates for the quality goal, built and stepped on the CPU
 
 
-@pytest.fixture
-def recipes(root):
+def _load_tool(root, name):
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("dcgan_recipes", root / "tools" / "dcgan_recipes.py")
+    spec = importlib.util.spec_from_file_location(name, root / "tools" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture
+def recipes(root):
+    return _load_tool(root, "dcgan_recipes")
 
 
 def test_every_recipe_builds_and_trains_a_few_finite_steps(recipes):
@@ -92,3 +96,21 @@ def test_translate_moves_each_image_by_at_most_the_shift(recipes):
     for i in range(8):  # each output is one 28x28 window of its padded input
         windows = [padded[i, 0, r : r + 28, c : c + 28] for r in range(5) for c in range(5)]
         assert any(torch.equal(out[i, 0], w) for w in windows)
+
+
+# ---- tools/toy_targets.py: the toy-target runs, with the learning-rate decay and the EMA of G
+
+
+def test_the_toy_learning_rate_is_constant_then_linear_to_zero(root):
+    toys = _load_tool(root, "toy_targets")
+    assert [toys.lr_at(s, 1e-4, 20_000, None) for s in (0, 10_000, 19_000)] == [1e-4] * 3
+    got = [toys.lr_at(s, 1e-4, 20_000, 10_000) for s in (0, 9_000, 10_000, 15_000, 19_000)]
+    assert got == pytest.approx([1e-4, 1e-4, 1e-4, 5e-5, 1e-5])
+
+
+def test_a_short_toy_run_reports_g_and_its_average(root, capsys):
+    toys = _load_tool(root, "toy_targets")
+    row = toys.main("ring", 0, steps=4, segment=2, decay_from=2, ema=0.9, device="cpu")
+    assert row["steps"] == 4 and row["lr"] == pytest.approx(0.5e-4)
+    assert 0 <= row["modes"] <= 8 and 0 <= row["ema_modes"] <= 8 and 0 <= row["ema_hq"] <= 100
+    assert capsys.readouterr().out.count("\n") == 2  # one JSON line per segment

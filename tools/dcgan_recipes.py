@@ -209,10 +209,10 @@ def main():
     opt_G, opt_D = adam(G.parameters(), lr, betas), adam(D.parameters(), lr, betas)
     done, train_s = 0, 0.0
     while done < args.steps:
-        if cfg.get("decay"):  # linear to 0 at --steps, held constant within a segment (one captured graph each)
+        if cfg.get("decay"):  # linear to 0 at --steps: each segment takes its middle's value (one captured graph each)
             for opt in (opt_G, opt_D):
                 for group in opt.param_groups:
-                    group["lr"] = lr * (1 - done / args.steps)
+                    group["lr"] = lr * (1 - (done + args.eval_every / 2) / args.steps)
         run = train(
             G,
             D,

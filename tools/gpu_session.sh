@@ -2,7 +2,8 @@
 # What ran on the lent GPU machine (device tool): bash tools/gpu_session.sh STAGE...
 # Stages: setup (wheels carried in .whl/, versions), tests (the CUDA tests), bench (python -m gancourse.bench),
 # together (at once on the one GPU: $RECIPES via tools/dcgan_recipes.py, $TOYS via tools/toy_targets.py as
-# target:seed words, and the notebooks $PAR_NB in the gpu profile via tools/run_notebook.py), nb:NAME (one notebook).
+# target:seed words, with $TOY_ARGS such as "--decay-from 10000 --ema 0.999", and the notebooks $PAR_NB in the gpu
+# profile via tools/run_notebook.py), toy:TARGET:SEED (one toy run alone), nb:NAME (one notebook).
 # Logs go to $OUT/logs (the device tool's return folder, or ./gpu-out), packed into $OUT/logs.tgz at the end.
 set -u
 OUT=${OUT:-gpu-out}; LOG=$OUT/logs; mkdir -p "$LOG"
@@ -37,7 +38,7 @@ for stage in "$@"; do
           --out "$LOG/recipes.jsonl" > "$LOG/recipe_$r.log" 2>&1 &
       done
       for t in ${TOYS:-}; do
-        timeout "${TOY_TIMEOUT:-3000}" python3 tools/toy_targets.py ${t%%:*} ${t##*:} >> "$LOG/toys.jsonl" 2> "$LOG/toy_${t/:/_}.err" &
+        timeout "${TOY_TIMEOUT:-3000}" python3 tools/toy_targets.py ${t%%:*} ${t##*:} ${TOY_ARGS:-} >> "$LOG/toys.jsonl" 2> "$LOG/toy_${t/:/_}.err" &
       done
       for n in ${PAR_NB:-}; do nb "$n" & done
       wait
@@ -47,7 +48,7 @@ for stage in "$@"; do
       python3 -m pytest -o addopts="" -p no:cacheprovider -q -s -k captured tests/test_fastpath.py tests/test_conditional.py \
         tests/test_cvae.py 2>&1 | tee "$LOG/captured.log" | grep -E "largest|passed|failed|^E " | head -n 40 ;;
     conditional) timeout "${COND_TIMEOUT:-600}" python3 tools/conditional_gpu.py ${COND_ARGS:-10000 2500} 2>&1 | tee "$LOG/conditional.log" | grep -v "it/s" ;;
-    toy:*) t=${stage#toy:}; timeout "${TOY_TIMEOUT:-3000}" python3 tools/toy_targets.py ${t%%:*} ${t##*:} 2>&1 | tee "$LOG/toy_alone.log" ;;
+    toy:*) t=${stage#toy:}; timeout "${TOY_TIMEOUT:-3000}" python3 tools/toy_targets.py ${t%%:*} ${t##*:} ${TOY_ARGS:-} 2>&1 | tee "$LOG/toy_alone.log" ;;
     nb:*) nb "${stage#nb:}" ;;
     *) echo "unknown stage $stage"; exit 2 ;;
   esac
