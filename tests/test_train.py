@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+from training_helpers import params
 
 from gancourse import data, losses, nets, techniques
 from gancourse.train import Hook, NonFiniteLossError, Run, adam, load_checkpoint, sample, train
@@ -22,10 +23,6 @@ def run_toy(steps=30, seed=0, init_seed=0, **kwargs):
     kwargs.setdefault("log_every", 5)
     run = train(G, D, RING, steps=steps, seed=seed, progress=False, **kwargs)
     return G, D, run
-
-
-def params(*models):
-    return torch.cat([p.detach().flatten() for m in models for p in m.parameters()])
 
 
 def test_same_seed_same_losses_and_weights():
