@@ -533,12 +533,11 @@ def train(
             for h in hooks:
                 h.after_d_step(state)
         with autocast:
+            kwargs = {name[2:]: v for name, v in d.items() if name.startswith("g:")} | common
             if conditional:
-                kwargs = {"y_real": y_real, "y_fake": d["y_g"], **common}
-                kwargs.update({name[2:]: v for name, v in d.items() if name.startswith("g:")})
-                out = objective.g_loss(D, G(d["z_g"], d["y_g"]), x_real, **kwargs)
-            else:
-                out = objective.g_loss(D, G(d["z_g"]), x_real)
+                kwargs.update(y_real=y_real, y_fake=d["y_g"])
+            x_fake = G(d["z_g"], d["y_g"]) if conditional else G(d["z_g"])
+            out = objective.g_loss(D, x_fake, x_real, **kwargs)
         loss_g, g_extras = out if isinstance(out, tuple) else (out, {})
         extras = {**extras, **g_extras}
         loss_g = _plus_penalties(loss_g, (h.g_penalty(state) for h in hooks))

@@ -261,3 +261,25 @@ def test_small_nets_train_on_one_cpu_thread_and_the_setting_is_restored():
 
     run_toy(steps=3, hooks=[Threads()])
     assert seen == [1, 1, 1] and torch.get_num_threads() == before
+
+
+def test_an_unconditional_objective_gets_g_and_its_own_draws_in_both_losses():
+    """needs_G and draws() are not only for conditional objectives: d_loss and g_loss both receive them."""
+    seen = {"d": [], "g": []}
+
+    class Extra(losses.GANObjective):
+        needs_G = True
+
+        def draws(self, batch_size, n_critic, latent_dim, generator, device):
+            return {"u": torch.rand(n_critic, 3, generator=generator)}, {"u": torch.rand(3, generator=generator)}
+
+        def d_loss(self, D, x_real, x_fake, generator=None, G=None, u=None):
+            seen["d"].append((G is not None, tuple(u.shape)))
+            return super().d_loss(D, x_real, x_fake)
+
+        def g_loss(self, D, x_fake, x_real, G=None, u=None):
+            seen["g"].append((G is not None, tuple(u.shape)))
+            return super().g_loss(D, x_fake, x_real)
+
+    run_toy(steps=2, objective=Extra(), n_critic=2)
+    assert seen["d"] == [(True, (3,))] * 4 and seen["g"] == [(True, (3,))] * 2
