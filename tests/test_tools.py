@@ -98,6 +98,34 @@ def test_translate_moves_each_image_by_at_most_the_shift(recipes):
         assert any(torch.equal(out[i, 0], w) for w in windows)
 
 
+def test_cutout_zeroes_one_square_of_the_given_side_per_image(recipes):
+    import torch
+
+    torch.manual_seed(0)
+    x = torch.rand(64, 1, 28, 28) + 0.5  # no pixel is 0 before the cutout
+    out = recipes.cutout(x, ratio=0.5)
+    for i in range(64):
+        cut = out[i, 0] == 0
+        rows, cols = cut.any(dim=1).nonzero().flatten(), cut.any(dim=0).nonzero().flatten()
+        assert 1 <= len(rows) <= 14 and 1 <= len(cols) <= 14, i  # one square, clipped at the border
+        assert cut.sum() == len(rows) * len(cols), i  # a full rectangle
+        assert torch.equal(out[i, 0][~cut], x[i, 0][~cut]), i  # the rest untouched
+    assert (out == 0).flatten(1).sum(1).float().mean() > 100  # mostly whole 14 x 14 squares (196 pixels)
+
+
+def test_top_k_generator_loss_uses_only_the_fakes_d_rates_most_real(recipes):
+    import torch
+    import torch.nn.functional as F
+
+    logits = torch.tensor([3.0, -1.0, 0.5, -2.0])
+    D = lambda x: x.flatten(1).sum(1, keepdim=True)  # noqa: E731  D(x) = the pixel sum: logits are set by x
+    x_fake = logits[:, None, None, None].expand(4, 1, 1, 1).clone()
+    obj = recipes.TopKObjective(k=0.5)
+    torch.testing.assert_close(obj.g_loss(D, x_fake, None), F.softplus(-torch.tensor([3.0, 0.5])).mean())
+    obj.k = 1.0
+    torch.testing.assert_close(obj.g_loss(D, x_fake, None), F.softplus(-logits).mean())
+
+
 # ---- tools/toy_targets.py: the toy-target runs, with the learning-rate decay and the EMA of G
 
 

@@ -11,7 +11,9 @@ norm), LSGAN and label smoothing to 20,000 steps: all ended between 7.5 and 7.95
 the next candidates, untried: a linear learning-rate decay to 0 over --steps (set per segment: each train()
 call captures its own graph, so the rate is constant within a segment), a deeper generator (a 3x3 conv
 after each upsampling, and 28x28 features before the output conv), a wider D, and the R1 penalty
-(Mescheder et al. 2018) on a D without batch norm.
+(Mescheder et al. 2018) on a D without batch norm. Session 4 (no GPU) added DiffAugment's cutout beside its
+translation (the paper's choice for small data sets), top-k generator updates (Sinha et al. 2020: G learns only
+from the fakes D rates most real), batch 512 (more images per second on the H100) and a deeper G with translation.
 """
 
 from __future__ import annotations
@@ -41,27 +43,63 @@ def translate(x: torch.Tensor, shift: int = 2) -> torch.Tensor:
     return xp[:, 0][n_idx, rows, cols].unsqueeze(1)  # (N, 1, 28, 28)
 
 
+def cutout(x: torch.Tensor, ratio: float = 0.5) -> torch.Tensor:
+    """DiffAugment's cutout: one square of side ratio * 28 per image set to 0, its centre anywhere in the image."""
+    n, size = x.shape[0], int(28 * ratio + 0.5)
+    centre = torch.randint(0, 28 + (1 - size % 2), (n, 2, 1, 1), device=x.device)  # (N, 2, 1, 1)
+    top_left = centre - size // 2
+    r = torch.arange(28, device=x.device)
+    rows = (r[:, None] >= top_left[:, 0]) & (r[:, None] < top_left[:, 0] + size)  # (N, 28, 1)
+    cols = (r[None, :] >= top_left[:, 1]) & (r[None, :] < top_left[:, 1] + size)  # (N, 1, 28)
+    return x * (~(rows & cols)).unsqueeze(1).to(x.dtype)  # (N, 1, 28, 28)
+
+
+def augment(x: torch.Tensor, policy: tuple[str, ...]) -> torch.Tensor:
+    for name in policy:
+        x = {"translation": translate, "cutout": cutout}[name](x)
+    return x
+
+
 class Translate(Hook):
     """Augment what D sees, real and fake alike (differentiable, so G learns through it)."""
 
+    def __init__(self, policy: tuple[str, ...] = ("translation",)):
+        self.policy = policy
+
     def d_inputs(self, x_real, x_fake, state):
-        return translate(x_real), translate(x_fake)
+        return augment(x_real, self.policy), augment(x_fake, self.policy)
 
 
 class AugObjective:
-    """Wrap an objective so G's loss also sees translated fakes (DiffAugment augments D's input in both steps)."""
+    """Wrap an objective so G's loss also sees augmented fakes (DiffAugment augments D's input in both steps)."""
 
-    def __init__(self, inner):
-        self.inner = inner
+    def __init__(self, inner, policy: tuple[str, ...] = ("translation",)):
+        self.inner, self.policy = inner, policy
 
     def d_loss(self, D, x_real, x_fake, generator=None, **kw):
         return self.inner.d_loss(D, x_real, x_fake, generator=generator, **kw)
 
     def g_loss(self, D, x_fake, x_real):
-        return self.inner.g_loss(D, translate(x_fake), x_real)
+        return self.inner.g_loss(D, augment(x_fake, self.policy), x_real)
 
     def __repr__(self):
-        return f"Aug({self.inner!r})"
+        return f"Aug({self.inner!r}, {self.policy})"
+
+
+class TopKObjective(losses.GANObjective):
+    """Non-saturating GAN whose G step uses only the k fakes D rates most real (Sinha et al. 2020, top-k training).
+
+    ``k`` is a fraction of the batch, set between train() calls (each call captures its own graph).
+    """
+
+    def __init__(self, k: float = 1.0):
+        super().__init__()
+        self.k = k
+
+    def g_loss(self, D, x_fake, x_real):
+        logits = D(x_fake).flatten()  # (B,)
+        top = logits.topk(max(1, round(self.k * logits.numel()))).values  # (k,)
+        return losses.g_loss_nonsaturating(top)
 
 
 class R1Objective:
@@ -164,6 +202,12 @@ RECIPES = {
     "wide_d_aug": {"aug": True, "d_width": 128},
     "r1": {"objective": "r1", "gamma": 1.0, "bn_d": False},
     "r1_aug_decay": {"objective": "r1", "gamma": 1.0, "bn_d": False, "aug": True, "decay": True},
+    # session 4 (no GPU): untried
+    "aug_cutout": {"aug": True, "cutout": True},
+    "aug_cutout_decay": {"aug": True, "cutout": True, "decay": True},
+    "topk_aug": {"objective": "topk", "aug": True},
+    "aug_b512": {"aug": True, "batch": 512},
+    "deep_g_aug": {"deep_g": True, "aug": True},
 }
 
 
@@ -180,11 +224,13 @@ def build(cfg: dict, device):
         "lsgan": losses.LSGANObjective(),
         "hinge": HingeObjective(),
         "r1": R1Objective(cfg.get("gamma", 1.0)),
+        "topk": TopKObjective(),
     }[cfg.get("objective", "gan")]
     hooks = []
     if cfg.get("aug"):
-        obj = AugObjective(obj)
-        hooks.append(Translate())
+        policy = ("translation", "cutout") if cfg.get("cutout") else ("translation",)
+        obj = AugObjective(obj, policy)
+        hooks.append(Translate(policy))
     return G.to(device), D.to(device), obj, hooks
 
 
@@ -213,6 +259,9 @@ def main():
             for opt in (opt_G, opt_D):
                 for group in opt.param_groups:
                     group["lr"] = lr * (1 - (done + args.eval_every / 2) / args.steps)
+        top_k = getattr(obj, "inner", obj)
+        if isinstance(top_k, TopKObjective):  # Sinha et al.: k = 0.99 ** epochs of the batch, down to half of it
+            top_k.k = max(0.5, 0.99 ** (done * batch / len(x)))
         run = train(
             G,
             D,
