@@ -72,6 +72,25 @@ def test_every_recipe_builds_and_trains_a_few_finite_steps(recipes):
         assert all(map(torch.isfinite, map(torch.tensor, run.history["d_loss"]))), name
 
 
+def test_the_recipe_screen_runs_end_to_end_and_logs_each_evaluation(recipes, tmp_path, monkeypatch, capsys):
+    import json
+    import math
+    import sys
+
+    out = tmp_path / "r.jsonl"
+    argv = ["dcgan_recipes.py", "topk_aug", "--steps", "2", "--eval-every", "1", "--n-eval", "60", "--out", str(out)]
+    monkeypatch.setattr(sys, "argv", argv)
+    recipes.main()
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["step"] for r in rows] == [1, 2] and all(r["recipe"] == "topk_aug" for r in rows)
+    for r in rows:
+        for tag in ("G", "ema", "ema_t08"):
+            assert 1.0 <= r[tag] <= 10.0 and 0.0 <= r[tag + "_minfrac"] <= 0.1, (tag, r)
+            assert 0.0 <= r[tag + "_ink"] <= 1.0 and r[tag + "_sharp"] >= 0.0 and math.isfinite(r[tag + "_sharp"])
+    real_ink, real_sharp = json.loads(capsys.readouterr().out.splitlines()[0])["real_ink_sharp"]
+    assert 0.1 < real_ink < 0.3 and real_sharp > 0.1  # MNIST: about a fifth of the pixels are ink
+
+
 def test_r1_adds_half_gamma_times_the_squared_gradient_norm_on_real_data(recipes):
     import torch
     import torch.nn.functional as F
