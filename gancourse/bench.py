@@ -8,7 +8,9 @@ optimiser settings and batch size, so that every speed-up is a ratio measured in
   CUDA), each batch copied to the device, the losses' ``.item()`` logged every step (a host sync);
 - ``resident``: the same step with the whole data set on the device, batches by index from a per-epoch
   permutation, the losses kept on the device (no host sync in the timed steps), eager;
-- ``course``: the course's one loop, gancourse.train.train (on CUDA, its fast path).
+- ``course``: the course's one loop, gancourse.train.train (on CUDA, its fast path);
+- with ``--variants``, also ``course_bf16_cl``: the course's loop with bf16 autocast and channels_last
+  (``train(amp=True, channels_last=True)``; autocast is CUDA-only there, so on a CPU it is channels_last alone).
 
 The loops take turns, each timed ``repeats`` times after a warm-up; the fastest repeat counts. It reports
 images per second (generator steps x batch size, per second), seconds per epoch of 60,000 images
@@ -49,6 +51,8 @@ LOOP_LABELS = {
     "resident": "resident: data on the device, eager",
     "course": "course loop: gancourse.train.train",
 }
+VARIANTS = ("course_bf16_cl",)  # --variants: the course loop's options, timed on and off in the same run
+VARIANT_LABELS = {"course_bf16_cl": "  ... with bf16 autocast + channels_last"}
 
 
 @dataclass(frozen=True)
@@ -245,11 +249,13 @@ def _resident_runner(model: Model, x_dev: torch.Tensor, *, device, batch_size: i
     return run
 
 
-def _course_runner(model: Model, x_dev: torch.Tensor, *, device, batch_size: int, seed: int):
+def _course_runner(model: Model, x_dev: torch.Tensor, *, device, batch_size: int, seed: int, fast_options=False):
     G, D = model.nets(seed, device)
     opt_G, opt_D = course_optimisers(model, G, D, device)
     kw = dict(batch_size=batch_size, objective=model.make_objective(), n_critic=model.n_critic)
     kw.update(opt_G=opt_G, opt_D=opt_D, progress=False, device=device)
+    if fast_options:
+        kw.update(amp=True, channels_last=True)
     calls = [0]
 
     def run(steps: int) -> tuple[int, bool]:  # one train() call: its own set-up counts against it
@@ -272,15 +278,21 @@ def throughput(
     repeats: int,
     workers: int,
     seed: int,
+    variants: bool = False,
 ) -> dict:
     """Time ``steps`` generator steps of each loop ``repeats`` times after ``warmup`` untimed ones; the loops take
-    turns, so a change in the machine's load hits all three, and each loop reports its fastest repeat."""
+    turns, so a change in the machine's load hits them all, and each loop reports its fastest repeat.
+    ``variants`` adds the course loop with bf16 autocast and channels_last (VARIANTS)."""
     x_dev = x.to(device)
     runners = {
         "tutorial": _tutorial_runner(model, dataset, device=device, batch_size=batch_size, workers=workers, seed=seed),
         "resident": _resident_runner(model, x_dev, device=device, batch_size=batch_size, seed=seed),
         "course": _course_runner(model, x_dev, device=device, batch_size=batch_size, seed=seed),
     }
+    if variants:
+        runners["course_bf16_cl"] = _course_runner(
+            model, x_dev, device=device, batch_size=batch_size, seed=seed, fast_options=True
+        )
     if warmup:  # starts the DataLoader's workers (the timed steps continue their epoch) and lazy library set-up
         for run in runners.values():
             run(warmup)
@@ -389,9 +401,12 @@ def run_benchmark(
     target_fd: float | None = None,
     source: str = "auto",
     seed: int = 0,
+    variants: bool = False,
     verbose: bool = True,
 ) -> dict:
-    """Run the benchmark and return its report (a JSON-ready dict); ``short`` defaults to True without CUDA."""
+    """Run the benchmark and return its report (a JSON-ready dict); ``short`` defaults to True without CUDA.
+
+    ``variants`` also times the course loop with bf16 autocast and channels_last (see VARIANTS)."""
     device = (
         torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
     )
@@ -452,6 +467,7 @@ def run_benchmark(
         "torchvision": torchvision.__version__,
         "python": platform.python_version(),
         "short": short,
+        "variants": bool(variants),
         "batch_size": batch_size,
         "workers": workers,
         "repeats": repeats,
@@ -484,9 +500,12 @@ def run_benchmark(
                 repeats=repeats,
                 workers=workers,
                 seed=seed,
+                variants=variants,
             )
             t, r, c = (loops[k]["s_per_epoch"] for k in LOOPS)
             speedup = {"resident_vs_tutorial": t / r, "course_vs_tutorial": t / c, "course_vs_resident": r / c}
+            if variants:
+                speedup["bf16_cl_vs_course"] = c / loops["course_bf16_cl"]["s_per_epoch"]
             if verbose:
                 print(f"{name}: training to quality ...", flush=True)
             quality = time_to_quality(
@@ -541,14 +560,18 @@ def format_report(report: dict) -> str:
     lines.append("")
     lines.append(f"{'model':<15}{'loop':<44}{'images/s':>10}{'s/epoch':>10}{'vs tutorial':>13}")
     for name, m in report["models"].items():
-        for i, loop in enumerate(LOOPS):
+        for i, loop in enumerate(loop for loop in (*LOOPS, *VARIANTS) if loop in m["loops"]):
             row = m["loops"][loop]
             ratio = m["loops"]["tutorial"]["s_per_epoch"] / row["s_per_epoch"]
             extra = f"   ({m['speedup']['course_vs_resident']:.2f}x resident)" if loop == "course" else ""
+            if loop == "course_bf16_cl":
+                extra = f"   ({m['speedup']['bf16_cl_vs_course']:.2f}x the course loop without them)"
             lines.append(
-                f"{name if i == 0 else '':<15}{LOOP_LABELS[loop]:<44}{row['images_per_s']:>10.1f}"
+                f"{name if i == 0 else '':<15}{(LOOP_LABELS | VARIANT_LABELS)[loop]:<44}{row['images_per_s']:>10.1f}"
                 f"{row['s_per_epoch']:>10.2f}{ratio:>12.2f}x{extra}"
             )
+    if report.get("variants") and not report["device"].startswith("cuda"):
+        lines.append("(bf16 autocast is CUDA-only in train(): on this device the variant is channels_last alone)")
     lines.append("")
     first = next(iter(report["models"].values()))["quality"]
     target = f"classifier score >= {first['target_score']:g}"
@@ -634,6 +657,9 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--target-fd", type=_positive_float, help="also require a Fréchet distance at most this")
     p.add_argument("--source", choices=data.SOURCES, default="auto", help="MNIST source (see load_mnist)")
     p.add_argument("--seed", type=_int_at_least(0), default=0)
+    p.add_argument(
+        "--variants", action="store_true", help="also time the course loop with bf16 autocast and channels_last"
+    )
     args = p.parse_args(argv)
     if args.device is not None:
         try:
@@ -661,6 +687,7 @@ def main(argv: list[str] | None = None) -> dict:
         target_fd=args.target_fd,
         source=args.source,
         seed=args.seed,
+        variants=args.variants,
     )
     print()
     print(format_report(report))
