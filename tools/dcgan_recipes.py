@@ -12,7 +12,7 @@ the next candidates, untried: a linear learning-rate decay to 0 over --steps (se
 call captures its own graph, so the rate is constant within a segment), a deeper generator (a 3x3 conv
 after each upsampling, and 28x28 features before the output conv), a wider D, and the R1 penalty
 (Mescheder et al. 2018) on a D without batch norm. Session 4 (no GPU) added DiffAugment's cutout beside its
-translation (the paper's choice for small data sets), top-k generator updates (Sinha et al. 2020: G learns only
+translation, top-k generator updates (Sinha et al. 2020: G learns only
 from the fakes D rates most real), batch 512 (more images per second on the H100) and a deeper G with translation.
 """
 
@@ -60,8 +60,8 @@ def augment(x: torch.Tensor, policy: tuple[str, ...]) -> torch.Tensor:
     return x
 
 
-class Translate(Hook):
-    """Augment what D sees, real and fake alike (differentiable, so G learns through it)."""
+class Augment(Hook):
+    """Augment what D sees, real and fake alike, with ``policy`` (differentiable, so G learns through it)."""
 
     def __init__(self, policy: tuple[str, ...] = ("translation",)):
         self.policy = policy
@@ -230,7 +230,7 @@ def build(cfg: dict, device):
     if cfg.get("aug"):
         policy = ("translation", "cutout") if cfg.get("cutout") else ("translation",)
         obj = AugObjective(obj, policy)
-        hooks.append(Translate(policy))
+        hooks.append(Augment(policy))
     return G.to(device), D.to(device), obj, hooks
 
 
