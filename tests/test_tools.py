@@ -72,15 +72,12 @@ def test_every_recipe_builds_and_trains_a_few_finite_steps(recipes):
         assert all(map(torch.isfinite, map(torch.tensor, run.history["d_loss"]))), name
 
 
-def test_the_recipe_screen_runs_end_to_end_and_logs_each_evaluation(recipes, tmp_path, monkeypatch, capsys):
+def test_the_recipe_screen_runs_end_to_end_and_logs_each_evaluation(recipes, tmp_path, capsys):
     import json
     import math
-    import sys
 
     out = tmp_path / "r.jsonl"
-    argv = ["dcgan_recipes.py", "topk_aug", "--steps", "2", "--eval-every", "1", "--n-eval", "60", "--out", str(out)]
-    monkeypatch.setattr(sys, "argv", argv)
-    recipes.main()
+    recipes.main(["topk_aug", "--steps", "2", "--eval-every", "1", "--n-eval", "60", "--out", str(out)])
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["step"] for r in rows] == [1, 2] and all(r["recipe"] == "topk_aug" for r in rows)
     for r in rows:

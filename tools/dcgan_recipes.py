@@ -244,7 +244,7 @@ def looks(x: torch.Tensor) -> tuple[float, float]:
     return round((x > 0).double().mean().item(), 4), round(metrics.laplacian_variance(x.cpu()), 4)
 
 
-def main():
+def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser()
     p.add_argument("recipe", choices=RECIPES)
     p.add_argument("--steps", type=int, default=30000)
@@ -252,7 +252,7 @@ def main():
     p.add_argument("--n-eval", type=int, default=10000)
     p.add_argument("--out", default="recipes.jsonl")
     p.add_argument("--seed", type=int, default=0)
-    args = p.parse_args()
+    args = p.parse_args(argv)
     cfg = RECIPES[args.recipe]
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     torch.manual_seed(args.seed)
