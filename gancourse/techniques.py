@@ -85,6 +85,8 @@ class HistoricalAveraging(Hook):
 class EMA(Hook):
     """Keep an exponential moving average of G's weights in ``self.G`` (sample from it, not from G)."""
 
+    needs_host = False  # device tensor work only: it runs inside a captured step
+
     def __init__(self, decay: float = 0.999):
         if not (isinstance(decay, float) and 0.0 < decay < 1.0):
             raise ValueError(f"decay must be a float in (0, 1), got {decay!r}")

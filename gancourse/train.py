@@ -32,11 +32,15 @@ class NonFiniteLossError(RuntimeError):
 class Hook:
     """A per-step option of the loop (instance noise, historical averaging, clipping, EMA, ...).
 
-    Override what you need; every method gets the TrainState. ``needs_host`` is True when the
-    hook must run Python on the host every step, which rules out a captured (CUDA-graph) step.
+    Override what you need; every method gets the TrainState. ``needs_host`` (True unless a hook
+    says otherwise) means the hook runs Python on the host every step, which rules out a captured
+    (CUDA-graph) step: a replayed graph runs no Python, so such a hook would be called during the
+    warm-up and capture only. Set ``needs_host = False`` only when every method does device tensor
+    work alone: no Python counters, no reading ``state.step``, no ``.item()`` (as EMA and
+    WeightClipping do).
     """
 
-    needs_host = False
+    needs_host = True
 
     def setup(self, state: TrainState) -> None:
         """Called once before the first step (after a resume too)."""
@@ -170,12 +174,16 @@ def _check_range(x: torch.Tensor, what: str) -> None:
 
 
 def save_checkpoint(path: str | os.PathLike, payload: dict) -> None:
-    """torch.save to a temp file in the same folder, then os.replace: never a half-written checkpoint."""
+    """torch.save to a temp file in the same folder, flushed to disk, then os.replace: never a half-written
+    checkpoint, even when the machine stops right after (a Colab VM, a mounted Drive folder)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        torch.save(payload, tmp)
+        with open(tmp, "wb") as f:
+            torch.save(payload, f)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -204,11 +212,15 @@ def sample(
 ):
     """n samples of G in eval mode, without gradients, returned on the CPU.
 
+    The latents are ``z`` (n, latent_dim) if given, else drawn from N(0, I) seeded by ``seed`` (default 0).
     A conditional G (one with ``n_classes``) needs ``y``: n labels (N,), or one int for all of them,
     e.g. ``sample(G, 100, y=conditional.grid_labels())`` for one row per digit.
     """
     device = next(G.parameters()).device
     n = _positive_int(n, "n")
+    batch_size = _positive_int(batch_size, "batch_size")
+    if z is not None and seed is not None:
+        raise ValueError("give z= or seed=, not both: seed only draws the latents when z is not given")
     n_classes = _n_classes(G)
     if n_classes is None and y is not None:
         raise TypeError(f"y= is for a conditional generator (one with n_classes); {type(G).__name__} has none")
@@ -279,6 +291,15 @@ def _fast_path(fast, device: torch.device, dataset, hooks, steps_left: int) -> t
     if reason and fast is None and device.type == "cpu":
         return False, reason  # printed once per process: the eager loop is the CPU's normal path
     return (not reason), reason
+
+
+def _match_capturable(optimizers, device: torch.device) -> None:
+    """Off the GPU, turn ``capturable`` off: an optimiser state saved by a CUDA run (a checkpoint from a Colab
+    GPU session) has it on, and a capturable Adam refuses CPU parameters."""
+    for opt in optimizers:
+        for group in opt.param_groups:
+            if group.get("capturable"):
+                group["capturable"] = False
 
 
 def _make_capturable(optimizers, device: torch.device) -> None:
@@ -593,6 +614,8 @@ def train(
         _say_once(f"gancourse.train: {why}; using the eager loop")
     if device.type == "cuda":  # eager or captured: the same optimiser arithmetic, so both compute one function
         _make_capturable((opt_G, opt_D), device)
+    else:
+        _match_capturable((opt_G, opt_D), device)
     graph, first_step = None, state.step
     side = torch.cuda.Stream(device) if use_graph else None  # warm-up runs on a side stream (CUDA graphs docs)
 

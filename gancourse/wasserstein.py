@@ -11,6 +11,7 @@ import math
 
 import torch
 
+from gancourse.lipschitz import check_positive
 from gancourse.losses import wgan_critic_loss, wgan_g_loss
 from gancourse.train import Hook, TrainState
 
@@ -18,10 +19,10 @@ from gancourse.train import Hook, TrainState
 class WeightClipping(Hook):
     """After every critic step, clamp every parameter of D (weights and biases, any layer) to [-c, c]."""
 
+    needs_host = False  # an in-place clamp of device tensors with a fixed c: it runs inside a captured step
+
     def __init__(self, clip: float = 0.01):
-        if isinstance(clip, bool) or not isinstance(clip, (int, float)) or not (math.isfinite(clip) and clip > 0):
-            raise ValueError(f"clip must be a positive finite number, got {clip!r}")
-        self.clip = float(clip)
+        self.clip = check_positive(clip, "clip")
 
     @torch.no_grad()  # an in-place update outside autograd: no need to toggle requires_grad
     def after_d_step(self, state: TrainState) -> None:
@@ -30,7 +31,10 @@ class WeightClipping(Hook):
 
 @torch.no_grad()
 def clip_weights_(model: torch.nn.Module, clip: float) -> None:
-    """Clamp every parameter of ``model`` to [-clip, clip] in place."""
+    """Clamp every parameter of ``model`` to [-clip, clip] in place (``clip`` a positive finite number)."""
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    clip = check_positive(clip, "clip")  # clip <= 0 would set every weight to -|clip|
     for p in model.parameters():
         p.clamp_(-clip, clip)
 
@@ -51,10 +55,38 @@ def _check_pair(x_real: torch.Tensor, x_fake: torch.Tensor) -> None:
         raise ValueError(f"x_real and x_fake must be non-empty batches (N, ...), got shape {tuple(x_real.shape)}")
 
 
-def interpolate(x_real: torch.Tensor, x_fake: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
-    """x_hat = alpha * x_real + (1 - alpha) * x_fake with one alpha (N,) per sample, broadcast over the rest."""
+def _check_alpha(alpha, x_real: torch.Tensor) -> torch.Tensor:
+    """alpha (N,) for a batch x_real (N, ...): checked, and cast to x_real's dtype."""
+    if not isinstance(alpha, torch.Tensor):
+        raise TypeError(f"alpha must be a torch.Tensor of shape (N,), got {type(alpha).__name__}")
+    n = x_real.shape[0]
+    if alpha.shape != (n,):
+        raise ValueError(
+            f"alpha must have shape ({n},), one per sample of the batch, got {tuple(alpha.shape)}"
+            + (": one alpha for the whole batch puts every x_hat at the same fraction" if alpha.numel() == 1 else "")
+        )
+    if not alpha.is_floating_point():
+        raise ValueError(f"alpha must be a floating-point tensor (uniform on [0, 1]), got dtype {alpha.dtype}")
+    if alpha.device != x_real.device:
+        raise ValueError(f"alpha must be on x_real's device {x_real.device}, got {alpha.device}")
+    # The value check costs a host sync on an accelerator (every critic step of the loop, and a captured
+    # CUDA-graph step cannot sync at all), so it runs on the CPU only; the loop draws its alpha with
+    # torch.rand on the device, in [0, 1) by construction. Shape, dtype and device above need no sync.
+    if alpha.device.type == "cpu" and not bool(((alpha >= 0) & (alpha <= 1)).all()):
+        bad = alpha[~((alpha >= 0) & (alpha <= 1))]
+        raise ValueError(f"alpha must lie in [0, 1] (points on the segment), got {bad[:3].tolist()} among its values")
+    return alpha.to(x_real.dtype)  # a float64 alpha would turn float32 interpolates into float64 ones
+
+
+def _mix(x_real: torch.Tensor, x_fake: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
     alpha = alpha.reshape(-1, *([1] * (x_real.ndim - 1)))  # (N, 1, ..., 1)
-    return alpha * x_real + (1 - alpha) * x_fake
+    return alpha * x_real + (1 - alpha) * x_fake  # (N, ...)
+
+
+def interpolate(x_real: torch.Tensor, x_fake: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    """x_hat = alpha * x_real + (1 - alpha) * x_fake with one alpha (N,) in [0, 1] per sample, broadcast over the rest."""
+    _check_pair(x_real, x_fake)
+    return _mix(x_real, x_fake, _check_alpha(alpha, x_real))
 
 
 def gradient_penalty(
@@ -69,15 +101,17 @@ def gradient_penalty(
 
     The norm is taken per sample over ALL non-batch dimensions (flatten first: a dim=1 norm of an
     (N, C, H, W) gradient is not a per-sample norm) and stays finite when the gradient is zero.
-    ``alpha`` (N,) in [0, 1] may be given; otherwise it is drawn uniformly from ``generator``.
+    ``alpha`` (N,) in [0, 1] may be given (on x_real's device; cast to its dtype); otherwise it is drawn
+    uniformly from ``generator``. It runs inside the loop's captured CUDA-graph step, so its checks of alpha
+    need no host sync there (see _check_alpha).
     """
     _check_pair(x_real, x_fake)
     n = x_real.shape[0]
     if alpha is None:
         alpha = torch.rand(n, generator=generator, device=x_real.device, dtype=x_real.dtype)
-    elif alpha.shape != (n,):
-        raise ValueError(f"alpha must have shape ({n},), one per sample, got {tuple(alpha.shape)}")
-    x_hat = interpolate(x_real.detach(), x_fake.detach(), alpha).requires_grad_(True)  # (N, ...)
+    else:
+        alpha = _check_alpha(alpha, x_real)
+    x_hat = _mix(x_real.detach(), x_fake.detach(), alpha).requires_grad_(True)  # (N, ...)
     scores = critic(x_hat)  # (N,)
     (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)  # (N, ...)
     sq_norm = grad.reshape(n, -1).pow(2).sum(dim=1)  # (N,) over every non-batch dimension

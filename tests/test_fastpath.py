@@ -7,7 +7,7 @@ from training_helpers import assert_captured_matches_eager
 from gancourse import data, dcgan, nets, techniques
 from gancourse import train as train_mod
 from gancourse.train import train
-from gancourse.wasserstein import WGANGPObjective
+from gancourse.wasserstein import WeightClipping, WGANGPObjective
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="the captured step needs CUDA")
 
@@ -22,6 +22,23 @@ def test_cpu_falls_back_to_the_eager_loop_and_says_so_once(monkeypatch, capsys):
         assert run.steps == 6
     lines = [line for line in capsys.readouterr().out.splitlines() if "eager loop" in line]
     assert lines == ["gancourse.train: CUDA-graph capture needs CUDA (device is cpu); using the eager loop"]
+
+
+def test_a_hook_runs_eagerly_on_cuda_unless_it_declares_itself_graph_safe():
+    """A replayed graph runs no Python: a user's hook that counts or reads state.step must force the eager loop
+    (needs_host defaults to True); the built-in device-only hooks opt in to the captured step."""
+
+    class CountSteps(train_mod.Hook):  # a learner's hook: Python every step
+        def after_step(self, state):
+            self.n = getattr(self, "n", 0) + 1
+
+    cuda_device, ring = torch.device("cuda"), data.sample_ring(64, seed=0)  # _fast_path only reads device.type
+    use, why = train_mod._fast_path(None, cuda_device, ring, [CountSteps()], steps_left=100)
+    assert not use and why == "CountSteps needs the host every step"
+    for hook in (techniques.EMA(0.99), WeightClipping(0.01)):
+        assert train_mod._fast_path(None, cuda_device, ring, [hook], steps_left=100) == (True, ""), hook
+    for hook in (techniques.InstanceNoise(0.1), techniques.HistoricalAveraging()):
+        assert not train_mod._fast_path(None, cuda_device, ring, [hook], steps_left=100)[0], hook
 
 
 def test_eager_and_fast_false_agree_on_cpu():

@@ -108,8 +108,7 @@ def test_checkpoints_load_with_weights_only_and_are_atomic(tmp_path, monkeypatch
     before = ckpt.read_bytes()
 
     def broken_save(obj, f, *args, **kwargs):
-        with open(f, "wb") as fh:
-            fh.write(b"half a checkpoint")
+        f.write(b"half a checkpoint")  # save_checkpoint hands torch.save an open file
         raise OSError("disk full")
 
     monkeypatch.setattr(torch, "save", broken_save)
@@ -222,6 +221,37 @@ def test_sample_is_deterministic_and_leaves_mode_alone():
     a, b = sample(G, 10, seed=3), sample(G, 10, seed=3)
     torch.testing.assert_close(a, b)
     assert G.training and a.shape == (10, 2) and not a.requires_grad
+    torch.testing.assert_close(sample(G, 10, seed=3, batch_size=3), a)  # batches of 3, 3, 3, 1
+
+
+@pytest.mark.parametrize(
+    "kwargs, err, match",
+    [
+        ({"batch_size": 0}, ValueError, "batch_size must be >= 1"),
+        ({"batch_size": 2.5}, TypeError, "batch_size must be an int"),
+        ({"z": torch.zeros(10, 2), "seed": 1}, ValueError, "not both"),
+    ],
+)
+def test_sample_rejects_bad_arguments(kwargs, err, match):
+    G, _ = make()
+    with pytest.raises(err, match=match):
+        sample(G, 10, **kwargs)
+
+
+def test_a_checkpoint_of_a_gpu_run_resumes_on_the_cpu(tmp_path):
+    """A CUDA run saves its Adam groups with capturable=True; a CPU runtime (a Colab session that lost its GPU)
+    must still resume from it, and continue exactly as a run that never stopped."""
+    ckpt = tmp_path / "c.pt"
+    run_toy(steps=10, checkpoint=ckpt)
+    payload = torch.load(ckpt, weights_only=True)
+    for opt in ("opt_G", "opt_D"):
+        for group in payload[opt]["param_groups"]:
+            group["capturable"] = True  # as train() leaves them on CUDA
+    torch.save(payload, ckpt)
+    G, _, run = run_toy(steps=20, checkpoint=ckpt)
+    G_ref, _, _ = run_toy(steps=20)
+    assert run.resumed_from == 10
+    torch.testing.assert_close(params(G), params(G_ref))
 
 
 def test_ttur_gives_d_its_own_learning_rate():

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -103,6 +104,43 @@ def test_rejects_mismatched_pairs(x_fake, match):
         gradient_penalty(mlp_critic(), torch.randn(4, 2), torch.randn(4, 2), alpha=torch.rand(4, 1))
 
 
+@pytest.mark.parametrize(
+    "alpha, error, match",
+    [
+        (torch.tensor([0.1, 5.0, 0.3, 0.4]), ValueError, r"alpha must lie in \[0, 1\]"),
+        (torch.tensor([0.1, -0.2, 0.3, 0.4]), ValueError, r"alpha must lie in \[0, 1\]"),
+        (torch.tensor([0.1, float("nan"), 0.3, 0.4]), ValueError, r"alpha must lie in \[0, 1\]"),
+        (torch.tensor([0.3]), ValueError, "one alpha for the whole batch"),
+        (torch.rand(5), ValueError, r"alpha must have shape \(4,\)"),
+        (torch.tensor([0, 1, 1, 0]), ValueError, "floating-point"),
+        (torch.empty(4, device="meta"), ValueError, "device"),
+        ([0.1, 0.2, 0.3, 0.4], TypeError, "alpha must be a torch.Tensor"),
+    ],
+    ids=["above-1", "below-0", "nan", "one-for-the-batch", "wrong-length", "integer", "device", "list"],
+)
+def test_rejects_a_bad_alpha(alpha, error, match):
+    x_real, x_fake = torch.randn(4, 2), torch.randn(4, 2)
+    with pytest.raises(error, match=match):
+        interpolate(x_real, x_fake, alpha)
+    with pytest.raises(error, match=match):
+        gradient_penalty(mlp_critic(), x_real, x_fake, alpha=alpha)
+
+
+def test_a_float64_alpha_is_cast_to_the_data_dtype():
+    g = torch.Generator().manual_seed(2)
+    x_real, x_fake, alpha = torch.randn(6, 2, generator=g), torch.randn(6, 2, generator=g), torch.rand(6, generator=g)
+    x_hat = interpolate(x_real, x_fake, alpha.double())
+    assert x_hat.dtype == torch.float32
+    torch.testing.assert_close(x_hat, interpolate(x_real, x_fake, alpha))
+    torch.testing.assert_close(  # no float64 interpolates reach the float32 critic
+        gradient_penalty(mlp_critic(), x_real, x_fake, alpha=alpha.double()),
+        gradient_penalty(mlp_critic(), x_real, x_fake, alpha=alpha),
+    )
+    ends = interpolate(x_real, x_fake, torch.tensor([1.0, 0.0, 1.0, 0.0, 1.0, 0.0]))  # alpha = 1 and 0 are allowed
+    torch.testing.assert_close(ends[0::2], x_real[0::2])
+    torch.testing.assert_close(ends[1::2], x_fake[1::2])
+
+
 def test_clipping_reaches_every_parameter_in_place():
     critic = conv_critic()
     with torch.no_grad():
@@ -115,6 +153,39 @@ def test_clipping_reaches_every_parameter_in_place():
         assert p.abs().max().item() <= 0.01 + 1e-9, name
     with pytest.raises(ValueError, match="clip"):
         WeightClipping(0)
+
+
+@pytest.mark.parametrize("clip", [0, 0.0, -0.01, float("nan"), float("inf"), np.float32(-1.0)])
+def test_clipping_rejects_a_clip_that_is_not_positive(clip):
+    critic = mlp_critic()
+    before = [p.detach().clone() for p in critic.parameters()]
+    with pytest.raises(ValueError, match="clip must be a positive finite number"):
+        clip_weights_(critic, clip)
+    with pytest.raises(ValueError, match="clip must be a positive finite number"):
+        WeightClipping(clip)
+    assert all(torch.equal(p, q) for p, q in zip(critic.parameters(), before))  # nothing was clamped
+
+
+@pytest.mark.parametrize("clip", [True, "0.01", None, torch.tensor(0.01)])
+def test_clipping_rejects_a_clip_that_is_not_a_number(clip):
+    with pytest.raises(TypeError, match="clip must be a positive finite number"):
+        clip_weights_(mlp_critic(), clip)
+    with pytest.raises(TypeError, match="clip must be a positive finite number"):
+        WeightClipping(clip)
+
+
+@pytest.mark.parametrize("clip", [0.05, 1, np.float32(0.05), np.float64(0.05), np.int64(1)])
+def test_clipping_accepts_python_and_numpy_numbers(clip):
+    critic = mlp_critic()
+    clip_weights_(critic, clip)
+    assert max(p.abs().max().item() for p in critic.parameters()) <= float(clip) + 1e-7
+    assert WeightClipping(clip).clip == float(clip)
+    with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
+        clip_weights_([torch.zeros(2)], clip)
+
+
+def test_weight_clipping_is_graph_safe():
+    assert WeightClipping.needs_host is False  # an in-place clamp with a fixed c: it may run inside a captured step
 
 
 def test_wgan_and_wgan_gp_train_through_the_loop():

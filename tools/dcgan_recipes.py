@@ -63,6 +63,8 @@ def augment(x: torch.Tensor, policy: tuple[str, ...]) -> torch.Tensor:
 class Augment(Hook):
     """Augment what D sees, real and fake alike, with ``policy`` (differentiable, so G learns through it)."""
 
+    needs_host = False  # device tensor work only (the global CUDA generator is graph-safe)
+
     def __init__(self, policy: tuple[str, ...] = ("translation",)):
         self.policy = policy
 
