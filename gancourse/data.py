@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gancourse.runtime import check_int
+from gancourse.runtime import as_float_array, check_int
 
 RING_RADIUS, RING_STD, RING_N_MODES = 2.0, 0.02, 8
 GRID_SPACING, GRID_STD, GRID_SIDE = 2.0, 0.05, 5
@@ -44,16 +44,32 @@ def _generator(seed, generator) -> torch.Generator | None:
     return None
 
 
+def _positive_number(value, name: str) -> float:
+    """A positive, finite real number (Python, NumPy or a 0-d tensor) as a float, or a clear error naming ``name``."""
+    if isinstance(value, (bool, np.bool_)) or (isinstance(value, torch.Tensor) and value.dtype == torch.bool):
+        raise TypeError(f"{name} must be a positive number, got the bool {value!r}")
+    if isinstance(value, (str, bytes)):  # NumPy would read "2" as 2.0
+        raise TypeError(f"{name} must be a positive number, got the string {value!r}")
+    arr = as_float_array(value, name, "a positive number")
+    if arr.ndim != 0:
+        raise TypeError(f"{name} must be one positive number, got an array of shape {arr.shape}")
+    if not (math.isfinite(arr) and arr > 0):
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    return float(arr)
+
+
 def ring_modes(n_modes: int = RING_N_MODES, radius: float = RING_RADIUS) -> torch.Tensor:
-    """The ring's mode centres, shape (n_modes, 2): evenly spaced, no duplicate at 2*pi."""
-    n_modes = _check_count(n_modes, "n_modes")
+    """The ring's mode centres, shape (n_modes, 2): evenly spaced counter-clockwise from angle 0, none at 2*pi."""
+    n_modes = check_int(n_modes, "n_modes", minimum=1)
+    radius = _positive_number(radius, "radius")
     angles = torch.arange(n_modes, dtype=torch.float64) * (2 * math.pi / n_modes)
     return (radius * torch.stack([torch.cos(angles), torch.sin(angles)], dim=1)).float()
 
 
 def grid_modes(side: int = GRID_SIDE, spacing: float = GRID_SPACING) -> torch.Tensor:
     """The grid's mode centres, shape (side**2, 2), centred on the origin ({-4,...,4}^2 by default)."""
-    side = _check_count(side, "side")
+    side = check_int(side, "side", minimum=1)
+    spacing = _positive_number(spacing, "spacing")
     ticks = (torch.arange(side, dtype=torch.float32) - (side - 1) / 2) * spacing
     xx, yy = torch.meshgrid(ticks, ticks, indexing="ij")
     return torch.stack([xx.reshape(-1), yy.reshape(-1)], dim=1)
@@ -64,8 +80,7 @@ def sample_mixture(n: int, modes: torch.Tensor, std: float, *, seed=None, genera
     n = _check_count(n)
     if not isinstance(modes, torch.Tensor) or modes.ndim != 2 or len(modes) == 0:
         raise ValueError(f"modes must be a non-empty (k, d) tensor, got {getattr(modes, 'shape', modes)!r}")
-    if not (isinstance(std, (int, float)) and std > 0 and math.isfinite(std)):
-        raise ValueError(f"std must be a positive finite number, got {std!r}")
+    std = _positive_number(std, "std")
     g = _generator(seed, generator)
     which = torch.randint(len(modes), (n,), generator=g)
     noise = torch.randn(n, modes.shape[1], generator=g)
@@ -83,20 +98,22 @@ def sample_grid(n: int, *, seed=None, generator=None) -> torch.Tensor:
 
 
 def _check_mixture_1d(means, stds, weights):
-    means = np.atleast_1d(np.asarray(means, dtype=np.float64))
-    stds = np.atleast_1d(np.asarray(stds, dtype=np.float64))
+    means = np.atleast_1d(as_float_array(means, "means"))
+    stds = np.atleast_1d(as_float_array(stds, "stds"))
+    weights = None if weights is None else np.atleast_1d(as_float_array(weights, "weights"))
+    shapes = [a.shape for a in (means, stds) + (() if weights is None else (weights,))]
+    if any(len(shape) != 1 for shape in shapes) or len({shape[0] for shape in shapes}) != 1 or len(means) == 0:
+        raise ValueError(
+            "means, stds and weights (if given) must be 1-D of one length, at least 1; got shapes "
+            + ", ".join(str(shape) for shape in shapes)
+        )
     if weights is None:
         weights = np.full(len(means), 1.0 / len(means))
-    weights = np.atleast_1d(np.asarray(weights, dtype=np.float64))
-    if not (means.ndim == stds.ndim == weights.ndim == 1) or not (len(means) == len(stds) == len(weights) > 0):
-        raise ValueError(
-            f"means, stds and weights must be 1-D of one length; got {means.shape}, {stds.shape}, {weights.shape}"
-        )
     if not np.all(np.isfinite(means)):
         raise ValueError(f"means must be finite, got {means}")
-    if not np.all(stds > 0):
-        raise ValueError(f"stds must be positive, got {stds}")
-    if np.any(weights < 0) or not math.isclose(weights.sum(), 1.0, abs_tol=1e-9):
+    if not np.all(np.isfinite(stds) & (stds > 0)):
+        raise ValueError(f"stds must be positive and finite, got {stds}")
+    if not np.all(np.isfinite(weights)) or np.any(weights < 0) or not math.isclose(weights.sum(), 1.0, abs_tol=1e-9):
         raise ValueError(f"weights must be non-negative and sum to 1, got {weights} (sum {weights.sum()})")
     return means, stds, weights
 

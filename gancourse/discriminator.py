@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from gancourse.divergences import _check_density, _check_interval, _quad, _xlog
+from gancourse.divergences import GRID, _at, _check_densities, _check_density, _check_interval, _quad, _xlog
 from gancourse.runtime import as_float_array
 
 __all__ = ["optimal_discriminator", "value_function", "optimal_value"]
@@ -37,19 +37,24 @@ def optimal_discriminator(p_real, p_fake):
     return float(d) if d.ndim == 0 else d
 
 
-def value_function(D: Callable, p_real: Callable, p_fake: Callable, lo: float, hi: float, *, points=None) -> float:
+def value_function(
+    D: Callable, p_real: Callable, p_fake: Callable, lo: float, hi: float, *, points=None, grid: int = GRID
+) -> float:
     """V(D, G) = ∫ p_r log D + p_g log(1 − D) dx by quadrature, for a discriminator x -> D(x) in [0, 1].
 
     A D that rounds to exactly 0 (or 1) where p_r (or p_g) has mass makes V = −inf: keep [lo, hi] to
-    where both densities are comparable, or use optimal_value() for D*.
+    where both densities are comparable (so the densities' mass over [lo, hi] may be below 1 here),
+    or use optimal_value() for D*. The densities are checked on a grid of ``grid`` points.
     """
     _check_density(D, "D", "a discriminator: a callable x -> D(x) in [0, 1]")
     for f, name in ((p_real, "p_real"), (p_fake, "p_fake")):
         _check_density(f, name)
     points = _check_interval(lo, hi, points)
+    _, _, tols = _check_densities({"p_real": p_real, "p_fake": p_fake}, lo, hi, points, grid, full_mass=())
 
     def integrand(t: float) -> float:
-        a, b, d = float(p_real(t)), float(p_fake(t)), float(D(t))
+        a, b = _at(p_real, t, "p_real", tols["p_real"]), _at(p_fake, t, "p_fake", tols["p_fake"])
+        d = float(D(t))
         if not 0.0 <= d <= 1.0:
             raise ValueError(
                 f"D must return probabilities in [0, 1], got D({t:.6g}) = {d!r}; apply a sigmoid to logits"
@@ -59,14 +64,17 @@ def value_function(D: Callable, p_real: Callable, p_fake: Callable, lo: float, h
     return _quad(integrand, lo, hi, points)
 
 
-def optimal_value(p_real: Callable, p_fake: Callable, lo: float, hi: float, *, points=None) -> float:
-    """V(G, D*) = max_D V(D, G) by quadrature; equals 2·JS(p_r‖p_g) − 2 log 2."""
+def optimal_value(p_real: Callable, p_fake: Callable, lo: float, hi: float, *, points=None, grid: int = GRID) -> float:
+    """V(G, D*) = max_D V(D, G) by quadrature over [lo, hi] (which must hold both masses); equals 2·JS − 2 log 2."""
     for f, name in ((p_real, "p_real"), (p_fake, "p_fake")):
         _check_density(f, name)
     points = _check_interval(lo, hi, points)
+    _, _, tols = _check_densities(
+        {"p_real": p_real, "p_fake": p_fake}, lo, hi, points, grid, full_mass=("p_real", "p_fake")
+    )
 
     def integrand(t: float) -> float:
-        a, b = float(p_real(t)), float(p_fake(t))
+        a, b = _at(p_real, t, "p_real", tols["p_real"]), _at(p_fake, t, "p_fake", tols["p_fake"])
         return _xlog(a, a / (a + b)) + _xlog(b, b / (a + b)) if a + b > 0 else 0.0
 
     return _quad(integrand, lo, hi, points)

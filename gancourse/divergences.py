@@ -14,10 +14,15 @@ from collections.abc import Callable
 import numpy as np
 from scipy import integrate
 
+from gancourse.runtime import check_int
+
 __all__ = ["kl", "js", "kl_gaussians", "kl_quad", "js_quad", "LOG2"]
 
 LOG2 = math.log(2.0)  # the largest JS, in nats (1 bit)
 SUM_TOL = 1e-6  # how far from 1 a distribution's total may be without normalize=True
+MASS_TOL = 1e-6  # how far from 1 a density's mass over [lo, hi] may be (quadrature error, cut-off tails)
+NEG_TOL = 1e-12  # a density value down to -NEG_TOL * max(1, its peak) is rounding, clipped to 0
+GRID = 8193  # points on which the quadrature functions check their densities
 
 
 def _distribution(x, name: str, normalize: bool, atol: float) -> np.ndarray:
@@ -109,6 +114,70 @@ def _check_density(f, name: str, what: str = "a density: a callable x -> p(x) th
         raise TypeError(f"{name} must be {what}, got {f!r}")
 
 
+def _tabulate(f: Callable, name: str, x: np.ndarray) -> np.ndarray:
+    """f on the points x as float64, one finite value per point, or a clear error naming ``name``."""
+    try:
+        values = np.asarray(f(x), dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise TypeError(
+            f"{name} must return real numbers for an array of points, got {type(err).__name__}: {err}"
+        ) from None
+    try:
+        values = np.broadcast_to(values, x.shape)  # a constant density may return one number
+    except ValueError:
+        raise ValueError(f"{name} must return one value per point: {len(x)} points gave shape {values.shape}") from None
+    if not np.all(np.isfinite(values)):
+        where = np.argmax(~np.isfinite(values))
+        raise ValueError(f"{name} must be finite on [lo, hi], got {name}({x[where]:.6g}) = {values[where]}")
+    return values
+
+
+def _at(f: Callable, t: float, name: str, tol: float) -> float:
+    """f(t) as a float, a rounding-sized negative (down to -tol) clipped to 0; a larger one is an error."""
+    value = float(f(t))
+    if value < 0:
+        if value < -tol:
+            raise ValueError(f"{name} must be a density (non-negative) on [lo, hi], got {name}({t:.6g}) = {value:.6g}")
+        return 0.0
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite on [lo, hi], got {name}({t:.6g}) = {value}")
+    return value
+
+
+def _check_densities(densities: dict, lo: float, hi: float, points, grid: int, *, full_mass: tuple) -> tuple:
+    """(grid, values, rounding tolerances) of densities checked finite and >= 0 on [lo, hi], mass 1 or at most 1."""
+    grid = check_int(grid, "grid", minimum=2)
+    x = np.concatenate([np.linspace(lo, hi, grid), points or []])  # (grid + len(points),)
+    values, tols = {}, {}
+    for name, f in densities.items():
+        fx = _tabulate(f, name, x)  # (len(x),)
+        tols[name] = NEG_TOL * max(1.0, float(fx.max()))
+        if fx.min() < -tols[name]:
+            raise ValueError(
+                f"{name} must be a density (non-negative) on [lo, hi], got {name}({x[np.argmin(fx)]:.6g}) = "
+                f"{fx.min():.6g}"
+            )
+        values[name] = np.maximum(fx, 0.0)
+        mass = _quad(lambda t, f=f, name=name: _at(f, t, name, tols[name]), lo, hi, points, eps=1e-10)
+        if (name in full_mass and not abs(mass - 1) <= MASS_TOL) or mass > 1 + MASS_TOL:
+            order = np.argsort(x)
+            on_grid = float(np.trapezoid(values[name][order], x[order]))
+            if abs(on_grid - 1) < 1e-3 and abs(mass - 1) > 1e-3:  # the grid sees the mass that quad misses
+                raise ValueError(
+                    f"{name} has mass {on_grid:.6g} on a grid of {grid} points over [lo, hi] = [{lo:g}, {hi:g}], but "
+                    f"quad finds {mass:.6g}: its peak is too narrow for quad on so wide an interval; narrow [lo, hi] "
+                    "to where the mass is, or pass points= at the peak"
+                )
+        if name in full_mass and not abs(mass - 1) <= MASS_TOL:
+            raise ValueError(
+                f"{name} must be a density with mass 1 over [lo, hi] = [{lo:g}, {hi:g}] (within {MASS_TOL:g}), "
+                f"got mass {mass:.10g}; normalise it, or widen [lo, hi] to hold its mass"
+            )
+        if name not in full_mass and mass > 1 + MASS_TOL:
+            raise ValueError(f"{name} must be a density (mass at most 1), got mass {mass:.10g} over [{lo:g}, {hi:g}]")
+    return x, values, tols
+
+
 def _check_interval(lo, hi, points) -> list[float] | None:
     for name, value in (("lo", lo), ("hi", hi)):
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
@@ -130,13 +199,13 @@ def _xlog(a: float, ratio: float) -> float:
     return a * math.log(ratio) if ratio > 0 else -math.inf
 
 
-def _quad(integrand: Callable[[float], float], lo: float, hi: float, points) -> float:
-    value, _ = integrate.quad(integrand, lo, hi, points=points, limit=500, epsabs=1e-11, epsrel=1e-10)
+def _quad(integrand: Callable[[float], float], lo: float, hi: float, points, eps: float = 1e-11) -> float:
+    value, _ = integrate.quad(integrand, lo, hi, points=points, limit=500, epsabs=eps, epsrel=1e-10)
     return float(value)
 
 
-def kl_quad(p: Callable, q: Callable, lo: float, hi: float, *, points=None, grid: int = 8193) -> float:
-    """KL(p‖q) of two densities by scipy.integrate.quad over [lo, hi] (which should hold p's mass).
+def kl_quad(p: Callable, q: Callable, lo: float, hi: float, *, points=None, grid: int = GRID) -> float:
+    """KL(p‖q) of two densities by scipy.integrate.quad over [lo, hi] (which must hold p's mass).
 
     ``points``: where p or q jumps (e.g. a uniform's ends), passed to quad. The result is inf
     when q vanishes where p does not, detected on a grid of ``grid`` points (plus ``points``);
@@ -145,28 +214,29 @@ def kl_quad(p: Callable, q: Callable, lo: float, hi: float, *, points=None, grid
     _check_density(p, "p")
     _check_density(q, "q")
     points = _check_interval(lo, hi, points)
-    x = np.concatenate([np.linspace(lo, hi, grid), points or []])  # (grid + len(points),)
-    px, qx = np.asarray(p(x), dtype=np.float64), np.asarray(q(x), dtype=np.float64)
-    if np.any(px < 0) or np.any(qx < 0):
-        raise ValueError("p and q must be densities (non-negative) on [lo, hi]")
-    if np.any((px > 0) & (qx == 0)):
+    _, values, tols = _check_densities({"p": p, "q": q}, lo, hi, points, grid, full_mass=("p",))
+    if np.any((values["p"] > 0) & (values["q"] == 0)):
         return math.inf
 
     def integrand(t: float) -> float:
-        a, b = float(p(t)), float(q(t))
+        a, b = _at(p, t, "p", tols["p"]), _at(q, t, "q", tols["q"])
         return _xlog(a, a / b) if b > 0 else 0.0  # p > 0 = q was ruled out on the grid
 
     return max(_quad(integrand, lo, hi, points), 0.0)
 
 
-def js_quad(p: Callable, q: Callable, lo: float, hi: float, *, points=None) -> float:
-    """JS(p‖q) of two densities by scipy.integrate.quad over [lo, hi] (which should hold both masses)."""
+def js_quad(p: Callable, q: Callable, lo: float, hi: float, *, points=None, grid: int = GRID) -> float:
+    """JS(p‖q) of two densities by scipy.integrate.quad over [lo, hi] (which must hold both masses).
+
+    The densities are checked first on a grid of ``grid`` points (plus ``points``) and by their mass.
+    """
     _check_density(p, "p")
     _check_density(q, "q")
     points = _check_interval(lo, hi, points)
+    _, _, tols = _check_densities({"p": p, "q": q}, lo, hi, points, grid, full_mass=("p", "q"))
 
     def integrand(t: float) -> float:
-        a, b = float(p(t)), float(q(t))
+        a, b = _at(p, t, "p", tols["p"]), _at(q, t, "q", tols["q"])
         return 0.5 * _xlog(a, 2 * a / (a + b)) + 0.5 * _xlog(b, 2 * b / (a + b)) if a + b > 0 else 0.0
 
     return max(_quad(integrand, lo, hi, points), 0.0)

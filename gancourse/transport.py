@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment, linprog
 
-from gancourse.runtime import as_float_array
+from gancourse.runtime import as_float_array, check_int
 
 
 def _check_pile(pile, name: str) -> np.ndarray:
@@ -64,6 +64,7 @@ def emd_1d(p, q) -> tuple[float, np.ndarray]:
 
 def transport_constraints(n: int, m: int) -> np.ndarray:
     """The (n + m, n * m) matrix A with A @ plan.ravel() = (row sums, column sums) of an (n, m) plan."""
+    n, m = check_int(n, "n", minimum=1), check_int(m, "m", minimum=1)
     rows = np.kron(np.eye(n), np.ones((1, m)))  # (n, n*m): sum over j of plan[i, j]
     cols = np.kron(np.ones((1, n)), np.eye(m))  # (m, n*m): sum over i of plan[i, j]
     return np.vstack([rows, cols])
@@ -88,6 +89,8 @@ def lipschitz_constraints(cost) -> tuple[np.ndarray, np.ndarray]:
     c = as_float_array(cost, "cost")
     if c.ndim != 2 or c.shape[0] != c.shape[1]:
         raise ValueError(f"cost must be a square matrix, got shape {c.shape}")
+    if not np.all(np.isfinite(c)) or np.any(c < 0):
+        raise ValueError(f"cost must be finite and non-negative, got {c}")
     n = len(c)
     i, j = np.nonzero(~np.eye(n, dtype=bool))  # every ordered pair i != j
     a_ub = np.zeros((len(i), n))

@@ -30,6 +30,10 @@ def ring_unit(n, r):
     return ring_ok(n, 1.0)
 
 
+def ring_clockwise(n, r):  # the task asks for counter-clockwise (mode k at angle +2*pi*k/n)
+    return ring_ok(n, r) * torch.tensor([1.0, -1.0])
+
+
 def hq_ok(s, m, std):
     return (torch.cdist(s, m).min(1).values <= 3 * std).float().mean()
 
@@ -48,7 +52,7 @@ def hq_first_mode(s, m, std):  # distance to mode 0, not the nearest
 
 
 CASES = {
-    "ring_modes": ((ring_ok,), [(ring_linspace,), (ring_degrees,), (ring_unit,)]),
+    "ring_modes": ((ring_ok,), [(ring_linspace,), (ring_degrees,), (ring_unit,), (ring_clockwise,)]),
     "to_course_range": (
         (lambda x: x.float() / 127.5 - 1,),
         [(lambda x: x.float() / 255,), (lambda x: x // 127 - 1,), (lambda x: (x.float() / 127.5 - 1).double(),)],
@@ -70,3 +74,12 @@ def test_messages_say_what_came_and_hint():
         check.ring_modes(ring_linspace)
     assert "expected" in str(info.value) and "got" in str(info.value) and "Hint" in str(info.value)
     assert data.ring_modes().shape == (8, 2)
+
+
+def test_messages_name_the_mistake():
+    with pytest.raises(CheckFailed, match=r"runs clockwise[\s\S]*Hint: go counter-clockwise"):
+        check.ring_modes(ring_clockwise)
+    with pytest.raises(CheckFailed, match=r"float32, got torch.float64[\s\S]*not .double\(\)"):
+        check.to_course_range(lambda x: (x.float() / 127.5 - 1).double())
+    with pytest.raises(CheckFailed, match=r"float32, got torch.int64[\s\S]*integer arithmetic truncates"):
+        check.to_course_range(lambda x: x.long() // 127 - 1)

@@ -146,6 +146,21 @@ def fit_returns_variance(p_pdf, mu0, sigma0):
     return mu, sigma**2
 
 
+def _js(px, qx, x):
+    m = (px + qx) / 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(px > 0, px * np.log(px / m), 0.0) + np.where(qx > 0, qx * np.log(qx / m), 0.0)
+    return integrate.trapezoid(0.5 * terms, x)
+
+
+def fit_js(p_pdf, mu0, sigma0):  # another mode-seeking objective: it used to pass on far-apart modes
+    return _fit(p_pdf, mu0, sigma0, _js)
+
+
+def fit_hard_coded(p_pdf, mu0, sigma0):  # the far target's components, nearest the start: it used to pass
+    return (-2.0, 0.6) if mu0 < 0.5 else (3.0, 0.8)
+
+
 # ----------------------------------------------------------------------------- tests
 
 CASES = {
@@ -153,7 +168,10 @@ CASES = {
     "js": ((js_ref,), [(js_no_half,), (js_log2,), (js_symmetrised_kl,), (js_m_is_product,)]),
     "kl_gaussians": ((kl_gaussians_ref,), [(kl_gaussians_swapped,), (kl_gaussians_variance,), (kl_gaussians_no_half,)]),
     "kl_monte_carlo": ((kl_monte_carlo_ref,), [(mc_wrong_sign,), (mc_no_sqrt_n,), (mc_variance,), (mc_scalar,)]),
-    "reverse_kl_fit": ((fit_reverse_kl_ref,), [(fit_forward_kl,), (fit_no_entropy,), (fit_returns_variance,)]),
+    "reverse_kl_fit": (
+        (fit_reverse_kl_ref,),
+        [(fit_forward_kl,), (fit_no_entropy,), (fit_returns_variance,), (fit_js,), (fit_hard_coded,)],
+    ),
 }
 
 (
@@ -179,6 +197,29 @@ def test_messages_help():
     with pytest.raises(CheckFailed) as err:
         ex01.kl(kl_log2)
     assert "natural logarithm" in str(err.value)
+
+
+def test_reverse_fit_names_the_js_fit():
+    with pytest.raises(CheckFailed, match=r"expected mu ≈ 1.90\d, got 0.66[\s\S]*fit minimising JS"):
+        ex01.reverse_kl_fit(fit_js)
+
+
+@pytest.mark.parametrize("method", ["BFGS", "L-BFGS-B", "Powell"])
+def test_reverse_fit_accepts_other_optimisers(method):
+    """A correct fit by another local optimiser, over (mu, sigma) directly, lands on the same minima."""
+
+    def fit(p_pdf, mu0, sigma0):
+        x = np.linspace(-12, 12, 1201)
+        px = p_pdf(x)
+
+        def objective(t):
+            qx = np.exp(-0.5 * ((x - t[0]) / abs(t[1])) ** 2) / (abs(t[1]) * math.sqrt(2 * math.pi))
+            return _reverse_kl(px, qx, x)
+
+        res = optimize.minimize(objective, [mu0, sigma0], method=method)
+        return res.x[0], abs(res.x[1])
+
+    ex01.reverse_kl_fit(fit)
 
 
 def test_forward_fit_answer():

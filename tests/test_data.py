@@ -66,11 +66,39 @@ def test_toy_samplers_do_not_touch_global_state():
         (lambda: data.mixture_pdf_1d(0.0, [0, 1], [1]), ValueError, "one length"),
         (lambda: data.mixture_pdf_1d(0.0, [0], [0.0]), ValueError, "stds"),
         (lambda: data.sample_mixture_1d(5, [0, 1], [1, 1], [0.9, 0.2]), ValueError, "weights"),
+        (lambda: data.ring_modes(0), ValueError, "n_modes must be >= 1, got 0"),  # was a ZeroDivisionError
+        (lambda: data.ring_modes(8.0), TypeError, "n_modes must be an int"),
+        (lambda: data.ring_modes(8, -1.0), ValueError, "radius must be a positive finite number, got -1.0"),
+        (lambda: data.ring_modes(8, math.nan), ValueError, "radius must be a positive finite number, got nan"),
+        (lambda: data.ring_modes(8, "2"), TypeError, "radius must be a positive number"),
+        (lambda: data.grid_modes(0), ValueError, "side must be >= 1"),
+        (lambda: data.grid_modes(5, math.inf), ValueError, "spacing must be a positive finite number"),
+        (
+            lambda: data.sample_mixture(3, torch.zeros(2, 2), True),
+            TypeError,
+            "std must be a positive number, got the bool",
+        ),
+        (lambda: data.sample_mixture(3, torch.zeros(2, 2), [0.1, 0.2]), TypeError, "std must be one positive number"),
+        (lambda: data.sample_mixture(3, torch.zeros(2, 2), math.inf), ValueError, "std must be a positive finite"),
+        (lambda: data.mixture_pdf_1d([0.0], [], []), ValueError, "1-D of one length, at least 1"),  # was ZeroDivision
+        (lambda: data.mixture_pdf_1d(0.0, [0], [math.inf]), ValueError, "stds must be positive and finite"),
+        (lambda: data.mixture_pdf_1d(0.0, [0, 1], [1, 1], [math.nan, 1]), ValueError, "weights"),
+        (lambda: data.mixture_pdf_1d(0.0, ["a"], [1]), TypeError, "means must be an array of numbers"),
+        (lambda: data.sample_mixture_1d(5, [], [], None), ValueError, "at least 1"),
     ],
 )
 def test_toy_helpers_reject_bad_input(call, err, match):
     with pytest.raises(err, match=match):
         call()
+
+
+def test_std_may_be_any_real_number():
+    modes = data.ring_modes()
+    expected = data.sample_mixture(5, modes, 0.02, seed=0)
+    for std in (np.float32(0.02), np.float64(0.02), torch.tensor(0.02, dtype=torch.float64), np.array(0.02)):
+        torch.testing.assert_close(data.sample_mixture(5, modes, std, seed=0), expected)
+    torch.testing.assert_close(data.ring_modes(8, np.float32(2.0)), data.ring_modes())
+    assert data.ring_modes(1).shape == (1, 2) and data.grid_modes(1).tolist() == [[0.0, 0.0]]
 
 
 def test_mixture_1d_density_and_samples_agree():

@@ -53,11 +53,12 @@ def test_value_at_optimum_is_two_js_minus_two_log2(real, fake):
     v = dd.optimal_value(pr, pg, -25, 25)
     assert v == pytest.approx(2 * dv.js_quad(pr, pg, -25, 25) - 2 * LOG2, abs=1e-9)
 
-    # the same number from the general V(D, G) with D = D*, where D* does not round to 0 or 1
+    # the same number from the general V(D, G) with D = D*, kept below 1 where it rounds to 1 (there p_g is
+    # below 1e-16 p_r, so log(1 - D) = log(1.1e-16) instead of something lower costs nothing measurable)
     def d_star(x):
-        return dd.optimal_discriminator(pr(x), pg(x))
+        return np.minimum(dd.optimal_discriminator(pr(x), pg(x)), np.nextafter(1.0, 0.0))
 
-    assert dd.value_function(d_star, pr, pg, -4, 5) == pytest.approx(dd.optimal_value(pr, pg, -4, 5), abs=1e-9)
+    assert dd.value_function(d_star, pr, pg, -25, 25) == pytest.approx(v, abs=1e-9)
     assert -2 * LOG2 - 1e-12 <= v <= 1e-12
 
 
@@ -95,3 +96,22 @@ def test_quadrature_arguments_are_checked():
     with pytest.raises(ValueError, match=r"D must return probabilities in \[0, 1\]"):
         dd.value_function(lambda x: 2.0, p, p, -5, 5)
     assert dd.value_function(lambda x: 0.0, p, p, -5, 5) == -math.inf  # D = 0 on real data
+
+
+def test_densities_are_checked():
+    p, q = gauss(0, 1), gauss(1, 1)
+    with pytest.raises(ValueError, match=r"p_real must be a density \(non-negative\)"):
+        dd.optimal_value(lambda x: -p(x), q, -10, 10)  # used to return -inf
+    with pytest.raises(ValueError, match=r"p_fake must be a density with mass 1 .* got mass 2"):
+        dd.optimal_value(p, lambda x: 2 * q(x), -10, 10)
+    with pytest.raises(ValueError, match=r"p_real must be a density with mass 1 over \[lo, hi\] = \[-4, 5\]"):
+        dd.optimal_value(p, q, -4, 5)  # 2·JS − 2 log 2 needs both masses in [lo, hi]
+    with pytest.raises(ValueError, match="grid must be >= 2"):
+        dd.optimal_value(p, q, -10, 10, grid=1)
+    with pytest.raises(ValueError, match=r"p_fake must be a density \(mass at most 1\)"):
+        dd.value_function(lambda x: 0.5, p, lambda x: 5 * q(x), -10, 10)
+    with pytest.raises(ValueError, match=r"p_fake must be a density \(non-negative\)"):
+        dd.value_function(lambda x: 0.5, p, lambda x: -q(x), -10, 10)
+    # V(D, G) for any D may be taken over a part of the densities' mass
+    mass = stats.norm(0, 1).cdf(5) - stats.norm(0, 1).cdf(-4) + stats.norm(1, 1).cdf(5) - stats.norm(1, 1).cdf(-4)
+    assert dd.value_function(lambda x: 0.5, p, q, -4, 5) == pytest.approx(-LOG2 * mass, rel=1e-9)

@@ -213,3 +213,50 @@ def test_quadrature_bad_input():
         dv.js_quad(p, p, 0, math.inf)
     with pytest.raises(ValueError, match="non-negative"):
         dv.kl_quad(lambda x: np.sin(x), p, -5, 5)
+
+
+def test_quadrature_checks_the_densities():
+    p, q = gauss(0, 1), gauss(1, 1)
+    with pytest.raises(ValueError, match=r"p must be a density \(non-negative\) on \[lo, hi\], got p\(0\) = -0.39"):
+        dv.js_quad(lambda x: -p(x), q, -10, 10)  # used to return 0.0
+    with pytest.raises(ValueError, match=r"p must be a density with mass 1 .* got mass 5;"):
+        dv.js_quad(lambda x: 5 * p(x), q, -10, 10)  # used to return 0.921 > log 2
+    with pytest.raises(ValueError, match=r"q must be a density with mass 1 .* got mass 0.2;"):
+        dv.js_quad(p, lambda x: 0.2 * q(x), -10, 10)
+    with pytest.raises(ValueError, match=r"p must be a density with mass 1 over \[lo, hi\] = \[-2, 2\].*widen"):
+        dv.kl_quad(p, q, -2, 2)  # [lo, hi] does not hold p's mass
+    with pytest.raises(ValueError, match=r"q must be a density \(mass at most 1\), got mass 3"):
+        dv.kl_quad(p, lambda x: 3 * q(x), -10, 10)
+    with pytest.raises(ValueError, match="grid must be >= 2, got 0"):
+        dv.kl_quad(p, q, -10, 10, grid=0)  # used to return a number from no grid at all
+    with pytest.raises(TypeError, match="grid must be an int"):
+        dv.js_quad(p, q, -10, 10, grid=100.0)
+    with pytest.raises(ValueError, match=r"q must be finite on \[lo, hi\], got q\(3.0.*\) = nan"):
+        dv.js_quad(p, lambda x: np.where(np.asarray(x) > 3, np.nan, q(x)), -10, 10)
+    with pytest.raises(ValueError, match="p must return one value per point"):
+        dv.js_quad(lambda x: np.ones(2), q, -10, 10)
+    with pytest.raises(TypeError, match="p must return real numbers for an array of points"):
+        dv.kl_quad(lambda x: math.exp(-x * x / 2) / math.sqrt(2 * math.pi), q, -10, 10)  # not vectorised
+
+
+def test_quadrature_says_when_a_peak_is_too_narrow_for_it():
+    narrow = gauss(20.0, 0.05)  # quad's first nodes on [-30, 30] all miss it; the check grid does not
+    with pytest.raises(ValueError, match=r"p has mass 1 on a grid .* but quad finds .*too narrow"):
+        dv.js_quad(narrow, narrow, -30, 30)
+    assert dv.js_quad(narrow, narrow, 19, 21) == 0.0  # on an interval that fits it
+
+
+def test_quadrature_accepts_what_it_should():
+    # KL needs only p's mass in [lo, hi]: q = N(2, 3²) has 84 % of its mass in [-7, 5]
+    closed = dv.kl_gaussians(-1.0, 0.5, 2.0, 3.0)
+    assert dv.kl_quad(gauss(-1.0, 0.5), gauss(2.0, 3.0), -7, 5) == pytest.approx(closed, rel=1e-8)
+    # a constant density, and rounding-sized negatives (clipped to 0)
+    assert dv.js_quad(lambda x: 1.0, lambda x: 1.0, 0, 1) == 0.0
+    p = gauss(0, 1)
+    assert dv.js_quad(lambda x: p(x) - 1e-18, p, -10, 10) == pytest.approx(0.0, abs=1e-12)
+    # a mass within MASS_TOL of 1: N(0, 1) over ±5.5 standard deviations (mass 1 - 3.8e-8)
+    assert dv.js_quad(p, p, -5.5, 5.5) == pytest.approx(0.0, abs=1e-12)
+    # the pointwise check inside the integrand: rounding is clipped, a real negative value is an error
+    assert dv._at(lambda t: -1e-13, 0.0, "p", 1e-12) == 0.0
+    with pytest.raises(ValueError, match=r"p must be a density \(non-negative\) on \[lo, hi\], got p\(0.5\) = -0.001"):
+        dv._at(lambda t: -1e-3, 0.5, "p", 1e-12)

@@ -182,3 +182,17 @@ def test_bad_point_clouds():
         transport.emd_points(np.zeros((1, 2)), np.zeros((0, 2)))
     with pytest.raises(ValueError, match="a must be finite"):
         transport.emd_points(np.full((2, 2), np.inf), np.zeros((2, 2)))
+
+
+def test_constraint_builders_check_their_input():
+    with pytest.raises(TypeError, match=r"n must be an int, got float \(2.0\)"):
+        transport.transport_constraints(2.0, 2)
+    with pytest.raises(ValueError, match="m must be >= 1, got 0"):
+        transport.transport_constraints(2, 0)
+    assert transport.transport_constraints(np.int64(2), 3).shape == (5, 6)
+    with pytest.raises(ValueError, match="cost must be finite and non-negative"):
+        transport.lipschitz_constraints([[0.0, np.nan], [1.0, 0.0]])  # used to give a NaN bound
+    with pytest.raises(ValueError, match="cost must be finite and non-negative"):
+        transport.lipschitz_constraints([[0.0, -1.0], [1.0, 0.0]])
+    with pytest.raises(ValueError, match="cost must be a square matrix"):
+        transport.lipschitz_constraints(np.zeros((2, 3)))

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from gancourse import data
 from gancourse.checks import as_array, expect, expect_close, fail, passed
 
 
+def _point(xy) -> str:
+    return f"({xy[0]:.3g}, {xy[1]:.3g})"
+
+
 def ring_modes(fn) -> None:
-    """Exercise 0.1: ring_modes_by_hand(n_modes, radius) equals the protocol's evenly spaced modes."""
+    """Exercise 0.1: ring_modes_by_hand(n_modes, radius) equals the protocol's modes, counter-clockwise from angle 0."""
     for n_modes, radius in [(8, 2.0), (5, 1.0), (12, 3.5)]:
         got = fn(n_modes, radius)
         arr = as_array(got, "0.1", f"ring_modes_by_hand({n_modes}, {radius})")
@@ -20,9 +25,18 @@ def ring_modes(fn) -> None:
             "0.1",
             f"ring_modes_by_hand({n_modes}, {radius}) should have shape ({n_modes}, 2), got {arr.shape}",
         )
+        expected = data.ring_modes(n_modes, radius).double().numpy()
+        mirrored = expected * [1.0, -1.0]  # the same ring run clockwise
+        expect(
+            not (n_modes > 2 and np.allclose(arr, mirrored, atol=1e-5)),
+            "0.1",
+            f"ring_modes_by_hand({n_modes}, {radius}) runs clockwise: mode 1 is at {_point(arr[1])}, "
+            f"expected {_point(expected[1])}",
+            "go counter-clockwise, as the task says: mode k at angle +2*pi*k/n, (r cos, r sin) of that angle",
+        )
         expect_close(
             arr,
-            data.ring_modes(n_modes, radius),
+            expected,
             "0.1",
             f"ring_modes_by_hand({n_modes}, {radius})",
             atol=1e-5,
@@ -37,12 +51,11 @@ def to_course_range(fn) -> None:
     got = fn(images.clone())
     if not isinstance(got, torch.Tensor):
         fail("0.2", f"to_course_range should return a torch.Tensor, got {type(got).__name__}")
-    expect(
-        got.dtype == torch.float32,
-        "0.2",
-        f"the result should be float32, got {got.dtype}",
-        "convert before dividing: integer arithmetic truncates",
-    )
+    if got.dtype.is_floating_point:
+        hint = "convert with .float() (float32, what networks and the course's data use), not .double() or .half()"
+    else:
+        hint = "convert to float32 (.float()) before dividing: integer arithmetic truncates"
+    expect(got.dtype == torch.float32, "0.2", f"the result should be float32, got {got.dtype}", hint)
     expect_close(
         got,
         images.float() / 127.5 - 1,
