@@ -10,7 +10,8 @@ import torch
 from gancourse import losses, nets
 from gancourse.checks import expect, expect_close, expect_same_parameters, fail, passed
 
-# logits from confident to very confident: naive log(sigmoid(l)) overflows at |l| ~ 100
+# logits from confident to very confident: in float32 naive log(sigmoid(l)) underflows to -inf for l below about
+# -100 (sigmoid gives 0), and log(1 - sigmoid(l)) already from l = 17 (sigmoid rounds to 1)
 LOGITS_REAL = torch.tensor([3.0, -2.0, 0.5, 40.0, -120.0, 0.0])
 LOGITS_FAKE = torch.tensor([-4.0, 1.5, -0.3, -150.0, 60.0, 0.0])
 
