@@ -26,6 +26,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from gancourse.runtime import check_int
+
 WEIGHTS_NAME = "mnist_cnn.pt"
 RECORD_NAME = "mnist_cnn.json"
 FEATURE_DIM = 128
@@ -129,6 +131,7 @@ def load_classifier(device: torch.device | str | None = None) -> MnistCNN:
 def predict_proba(x: torch.Tensor, model: MnistCNN | None = None, batch_size: int = 500) -> torch.Tensor:
     """Class probabilities p(y|x), float64 (N, 10) on the CPU, computed in batches on the model's device."""
     x = check_images(x)
+    batch_size = check_int(batch_size, "batch_size", 1)
     model = load_classifier(x.device) if model is None else model
     device = next(model.parameters()).device
     out = [model(x[i : i + batch_size].to(device)).double().softmax(dim=1).cpu() for i in range(0, len(x), batch_size)]

@@ -9,7 +9,12 @@
   Asymmetric Training"; the VAE/GAN hybrid of Larsen et al. 2016): the decoder is also the
   generator of a GAN. A discriminator D tells real images from reconstructions and from prior
   samples G(z, y); a classifier C, trained on real images, scores whether G's images show the
-  asked-for digit. Updated in the order classifier, discriminator, encoder + generator.
+  asked-for digit. Updated in the order classifier, discriminator, encoder + generator. The
+  course's is a simplified CVAE-GAN: Bao et al.'s generator matches the mean features of D and of
+  C (per class) between real and generated images, and adds a pairwise feature matching of each
+  reconstruction to its original in D's and C's features; here G takes the non-saturating
+  adversarial loss and C's cross-entropy instead, the reconstruction term is the pixels' squared
+  error only, and the networks are MLPs, not convolutional.
 
 In the one loop G is a ``CVAE`` (encoder and decoder, one optimiser: the encoder's only losses
 are the generator step's KL and reconstruction terms) and D is a ``CVAEGANCritic`` (D and C, one
@@ -168,7 +173,7 @@ class CVAEGANCritic(nn.Module):
 
 
 class CVAEGANObjective:
-    """The CVAE-GAN losses for the one loop (Bao et al. 2017, Algorithm 1, with the non-saturating adversarial loss).
+    """The simplified CVAE-GAN losses for the one loop (Bao et al. 2017, Algorithm 1; see the module docstring).
 
     Critic step (C and D together, see the module docstring):
       C: cross-entropy of C(x_real) with y_real (real images only);

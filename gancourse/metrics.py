@@ -24,8 +24,9 @@
   samples inside the real manifold (quality), recall the share of real samples inside the fake one
   (coverage). Density and coverage (Naeem, Oh, Uh, Choi & Yoo 2020, "Reliable Fidelity and
   Diversity Metrics for Generative Models", k = 5) count the real balls only, so one outlying fake
-  sample cannot inflate them. On the MNIST classifier's ReLU features, digit_metrics computes them
-  on unit-length features: raw, a blank page lands inside the real manifold.
+  sample cannot inflate them. digit_metrics reports precision and recall only (not density and
+  coverage), computed on unit-length features of the MNIST classifier: on its raw ReLU features a
+  blank page lands inside the real manifold.
 
 Functions on two sets take the fake (generated) set first, as classifier_frechet_distance does.
 Used by notebooks/05_vanilla_gan.ipynb (coverage, digit histogram), notebooks/09_evaluating_gans.ipynb
@@ -145,6 +146,7 @@ def _score(p: torch.Tensor) -> float:
 def classifier_features(x: torch.Tensor, *, classifier: MnistCNN | None = None, batch_size: int = 500) -> torch.Tensor:
     """The classifier's penultimate activations for x (N, 1, 28, 28): float32 (N, 128) on the CPU."""
     x = check_images(x)
+    batch_size = _count(batch_size, "batch_size", 1)
     model = _model(x, classifier)
     device = next(model.parameters()).device
     return torch.cat([model.features(x[i : i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)])
@@ -179,24 +181,49 @@ def _check_symmetric(a: np.ndarray, name: str) -> np.ndarray:
     return (a + a.T) / 2
 
 
-def sqrtm_psd(a) -> np.ndarray:
-    """Square root of a symmetric positive semi-definite matrix (d, d) by eigh, float64; tiny negative eigenvalues clipped."""
-    a = _check_symmetric(_as_f64(a, "a", 2), "a")
+PSD_TOL = 1e-5  # eigenvalues down to -PSD_TOL * max |eigenvalue| are rounding (float32 covariances reach ~1e-8)
+
+
+def _check_psd(w: np.ndarray, name: str) -> np.ndarray:
+    """The eigenvalues w of the symmetric matrix ``name`` with rounding-level negatives clipped to 0, or a ValueError."""
+    scale = np.abs(w).max(initial=0.0)
+    if w.size and w.min() < -PSD_TOL * scale:
+        raise ValueError(
+            f"{name} must be positive semi-definite (a covariance), but its smallest eigenvalue is {w.min():.3g} "
+            f"(largest |eigenvalue| {scale:.3g}; rounding allows down to -{PSD_TOL:g} times that): compute it with "
+            "np.cov(features, rowvar=False) in float64, and check the arguments' order (mu1, sigma1, mu2, sigma2)"
+        )
+    return np.clip(w, 0.0, None)
+
+
+def _psd_root(a: np.ndarray, name: str) -> np.ndarray:
     w, v = np.linalg.eigh(a)  # a = v diag(w) v^T
-    return (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T  # (d, d)
+    return (v * np.sqrt(_check_psd(w, name))) @ v.T  # (d, d)
+
+
+def sqrtm_psd(a) -> np.ndarray:
+    """Square root of a symmetric positive semi-definite matrix (d, d) by eigh, float64; rounding-level negative eigenvalues clipped."""
+    return _psd_root(_check_symmetric(_as_f64(a, "a", 2), "a"), "a")
 
 
 def trace_sqrt_product(sigma1, sigma2) -> float:
     """tr((S1 S2)^(1/2)) for PSD S1, S2, via the symmetric form sqrt(S1) S2 sqrt(S1), which has the same eigenvalues."""
     s1 = _check_symmetric(_as_f64(sigma1, "sigma1", 2), "sigma1")
     s2 = _check_symmetric(_as_f64(sigma2, "sigma2", 2), "sigma2")
-    root1 = sqrtm_psd(s1)
+    if s1.shape != s2.shape:
+        raise ValueError(f"sigma1 and sigma2 must have the same shape, got {s1.shape} and {s2.shape}")
+    root1 = _psd_root(s1, "sigma1")
+    _check_psd(np.linalg.eigvalsh(s2), "sigma2")
     m = root1 @ s2 @ root1  # (d, d), symmetric PSD
     return float(np.sqrt(np.clip(np.linalg.eigvalsh((m + m.T) / 2), 0.0, None)).sum())
 
 
 def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
-    """Fréchet distance between N(mu1, sigma1) and N(mu2, sigma2): ||mu1 - mu2||^2 + tr(S1 + S2 - 2 (S1 S2)^(1/2)), float64."""
+    """Fréchet distance between N(mu1, sigma1) and N(mu2, sigma2): ||mu1 - mu2||^2 + tr(S1 + S2 - 2 (S1 S2)^(1/2)), float64.
+
+    sigma1 and sigma2 must be covariances: symmetric and positive semi-definite up to rounding
+    (a ValueError names the one that is not).
+    """
     mu1, mu2 = _as_f64(mu1, "mu1", 1), _as_f64(mu2, "mu2", 1)
     s1, s2 = _as_f64(sigma1, "sigma1", 2), _as_f64(sigma2, "sigma2", 2)
     d = len(mu1)
@@ -426,6 +453,7 @@ def conditional_accuracy(
     from gancourse.train import sample  # train imports the conditional nets; import here to keep metrics light
 
     n = _count(n, "n", 10)
+    batch_size = _count(batch_size, "batch_size", 1)
     if n % 10:
         raise ValueError(f"n must be a multiple of 10 (the same number of each digit), got {n}")
     if getattr(G, "n_classes", None) != 10:

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 import torch
 from checks_suite import suite
-from torch import nn
+from torch import nn, serialization
+from torch import save as imported_save  # a student's `from torch import save`
 
 from gancourse import dcgan
 from gancourse.checks import CheckFailed
@@ -60,6 +61,36 @@ def stack(latent_dim, w, *, bias=False, out_bn=False, padding=1, act=nn.ReLU, ou
     return nn.Sequential(*layers)
 
 
+def relu_before_bn(latent_dim, w):  # the same layers, ReLU and batch norm swapped: the same parameters
+    return nn.Sequential(
+        nn.Linear(latent_dim, 2 * w * 7 * 7, bias=False),
+        nn.Unflatten(1, (2 * w, 7, 7)),
+        nn.ReLU(),
+        nn.BatchNorm2d(2 * w),
+        nn.ConvTranspose2d(2 * w, w, 4, stride=2, padding=1, bias=False),
+        nn.ReLU(),
+        nn.BatchNorm2d(w),
+        nn.ConvTranspose2d(w, 1, 4, stride=2, padding=1),
+        nn.Tanh(),
+    )
+
+
+class ReorderedGenerator(nn.Module):
+    """A valid alternative: the recipe's layers registered in another order, run in the recipe's order."""
+
+    def __init__(self, latent_dim, w):
+        super().__init__()
+        self.out = nn.ConvTranspose2d(w, 1, 4, stride=2, padding=1)
+        self.bn2, self.bn1 = nn.BatchNorm2d(w), nn.BatchNorm2d(2 * w)
+        self.up = nn.ConvTranspose2d(2 * w, w, 4, stride=2, padding=1, bias=False)
+        self.project = nn.Linear(latent_dim, 2 * w * 7 * 7, bias=False)
+        self.w = w
+
+    def forward(self, z):
+        h = torch.relu(self.bn1(self.project(z).view(-1, 2 * self.w, 7, 7)))
+        return torch.tanh(self.out(torch.relu(self.bn2(self.up(h)))))
+
+
 class ConvProjection(nn.Module):
     """A valid alternative: project z with a 7x7 transposed convolution from a 1x1 'image'."""
 
@@ -108,6 +139,15 @@ def init_keeps_biases(model):
     for m in model.modules():
         if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
             nn.init.normal_(m.weight, 0.0, 0.02)
+        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+
+
+def init_keeps_bn_bias(model):  # resets the layers' biases, forgets batch norm's shift
+    for m in model.modules():
+        if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            nn.init.zeros_(m.bias)
         elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
             nn.init.normal_(m.weight, 1.0, 0.02)
 
@@ -219,6 +259,30 @@ def load_ok(path, G, D, opt_G, opt_D, generator):
     return int(ckpt["step"])
 
 
+def save_imported(path, G, D, opt_G, opt_D, step, generator):  # right, with `from torch import save`
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        imported_save(_payload(G, D, opt_G, opt_D, step, generator), tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def save_legacy_format(path, G, D, opt_G, opt_D, step, generator):  # right, in torch's old (non-zip) format
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        torch.save(_payload(G, D, opt_G, opt_D, step, generator), tmp, _use_new_zipfile_serialization=False)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def save_direct_legacy(path, G, D, opt_G, opt_D, step, generator):  # not atomic, old format
+    torch.save(_payload(G, D, opt_G, opt_D, step, generator), path, _use_new_zipfile_serialization=False)
+
+
 def save_direct(path, G, D, opt_G, opt_D, step, generator):  # not atomic
     torch.save(_payload(G, D, opt_G, opt_D, step, generator), path)
 
@@ -294,6 +358,10 @@ CASES = {
             (lambda d, w: stack(d, w, out=nn.Sigmoid),),  # [0, 1], not [-1, 1]
             (lambda d, w: stack(d, w, act=lambda: nn.LeakyReLU(0.2)),),
             (lambda d, w: stack(d, w, first_kernel=3, padding=0),),  # 7 -> 15 -> 30
+            (lambda d, w: stack(d, w, act=nn.Identity),),  # no hidden activation: the same parameters
+            (lambda d, w: stack(d, w, act=nn.Sigmoid),),
+            (lambda d, w: stack(d, w, act=nn.ELU),),
+            (relu_before_bn,),
         ],
     ),
     "dcgan_init": (
@@ -302,6 +370,7 @@ CASES = {
             (init_uniform,),
             (init_bn_around_zero,),
             (init_keeps_biases,),
+            (init_keeps_bn_bias,),
             (init_misses_conv_transpose,),
             (init_variance_002,),
         ],
@@ -319,6 +388,7 @@ CASES = {
         [
             (save_direct, load_ok),
             (save_leaves_tmp, load_ok),
+            (save_direct_legacy, load_ok),
             (save_swallows, load_ok),
             (save_generator_object, load_ok),
             (save_ok, load_without_optimisers),
@@ -343,8 +413,77 @@ def test_a_conv_projection_generator_also_passes(capsys):
     assert "passed" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("make", [ReorderedGenerator, lambda d, w: stack(d, w, act=lambda: nn.ReLU(inplace=True))])
+def test_other_right_generators_pass(make, capsys):
+    check.generator_stack(make)
+    assert "passed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (
+            lambda d, w: stack(d, w, act=nn.Identity),
+            r"(?s)differs by up to .*runs Linear -> Unflatten -> BatchNorm2d -> Identity",
+        ),
+        (lambda d, w: stack(d, w, act=nn.ELU), r"(?s)in eval mode .*BatchNorm2d -> ELU -> ConvTranspose2d"),
+        (relu_before_bn, r"your G runs Linear -> Unflatten -> ReLU -> BatchNorm2d"),
+    ],
+)
+def test_a_wrong_activation_is_named(make, match):
+    with pytest.raises(CheckFailed, match=match):
+        check.generator_stack(make)
+
+
+def test_a_different_layout_is_named():
+    def batch_stats_only(d, w):  # batch norm without running statistics: the same parameters, no buffers
+        g = stack(d, w)
+        g[2], g[5] = (nn.BatchNorm2d(c, track_running_stats=False) for c in (2 * w, w))
+        return g
+
+    with pytest.raises(CheckFailed, match=r"parameters and buffers \(kind, shape\) should be those of the recipe"):
+        check.generator_stack(batch_stats_only)
+
+
+def test_the_generator_check_leaves_no_hooks_behind():
+    g = stack(8, 4)
+    check.generator_stack(lambda d, w: g if (d, w) == (8, 4) else stack(d, w))
+    assert all(not m._forward_hooks for m in g.modules())
+
+
+def test_init_check_sees_a_batch_norm_shift_left_alone():
+    with pytest.raises(CheckFailed, match=r"biases of layer 2 \(BatchNorm2d\) should be 0"):
+        check.dcgan_init(init_keeps_bn_bias)
+
+
+@pytest.mark.parametrize("save", [save_imported, save_legacy_format])
+def test_a_right_save_passes_however_torch_save_is_reached(save, capsys):
+    check.checkpoint_roundtrip(save, load_ok)
+    assert "passed" in capsys.readouterr().out
+
+
+def test_a_save_that_bypasses_torch_save_is_told_so_not_accused():
+    import pickle
+
+    def save_pickle(path, G, D, opt_G, opt_D, step, generator):  # atomic, but not through torch.save
+        path = Path(path)
+        tmp = path.with_name(f".{path.name}.tmp")
+        try:
+            with open(tmp, "wb") as f:
+                torch.save(_payload(G, D, opt_G, opt_D, step, generator), f) if step == 4 else pickle.dump(step, f)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    with pytest.raises(CheckFailed, match="could not simulate a crash") as err:
+        check.checkpoint_roundtrip(save_pickle, load_ok)
+    assert "swallowed" not in str(err.value)
+
+
 def test_a_failed_check_restores_torch_save():
-    real = torch.save
+    real = torch.save, serialization._save, serialization._legacy_save
     with pytest.raises(CheckFailed):
         check.checkpoint_roundtrip(save_direct, load_ok)
-    assert torch.save is real
+    with pytest.raises(CheckFailed):
+        check.checkpoint_roundtrip(save_swallows, load_ok)
+    assert (torch.save, serialization._save, serialization._legacy_save) == real

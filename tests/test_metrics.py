@@ -153,6 +153,40 @@ def test_frechet_rejects_bad_input():
         metrics.frechet_distance(mu, s, np.array([0, 0, np.nan, 0]), s)
 
 
+def test_frechet_rejects_matrices_that_are_not_covariances():
+    mu, eye = np.zeros(3), np.eye(3)
+    with pytest.raises(ValueError, match=r"sigma1 must be positive semi-definite.*smallest eigenvalue is -1"):
+        metrics.frechet_distance(mu, -eye, mu, eye)  # used to return 0.0
+    indefinite = np.diag([2.0, 1.0, -0.5])
+    with pytest.raises(ValueError, match=r"sigma2 must be positive semi-definite.*-0.5"):
+        metrics.frechet_distance(mu, eye, mu, indefinite)
+    with pytest.raises(ValueError, match="sigma2 must be positive semi-definite"):
+        metrics.trace_sqrt_product(eye, indefinite)
+    with pytest.raises(ValueError, match="a must be positive semi-definite"):
+        metrics.sqrtm_psd(indefinite)
+
+
+def test_frechet_clips_only_rounding_level_negative_eigenvalues():
+    rng = np.random.default_rng(5)
+    q, _ = np.linalg.qr(rng.standard_normal((6, 6)))
+    s = q @ np.diag([4.0, 2.0, 1.0, 0.5, 0.0, -1e-7]) @ q.T  # a rank-5 covariance with float32-sized rounding
+    s = (s + s.T) / 2
+    assert metrics.frechet_distance(np.zeros(6), s, np.zeros(6), s) == pytest.approx(0.0, abs=1e-6)
+    s_bad = q @ np.diag([4.0, 2.0, 1.0, 0.5, 0.0, -1e-3]) @ q.T  # -2.5e-4 of the largest: no rounding does that
+    with pytest.raises(ValueError, match="sigma1 must be positive semi-definite"):
+        metrics.frechet_distance(np.zeros(6), (s_bad + s_bad.T) / 2, np.zeros(6), s)
+
+
+@pytest.mark.parametrize("n", [2, 3, 10, 100])
+def test_covariances_of_few_samples_are_accepted_in_float64_and_float32(n):
+    f = torch.rand(n, 128, generator=torch.Generator().manual_seed(n)) * 4  # rank n - 1 < 128 for n <= 100
+    s64 = np.cov(f.double().numpy(), rowvar=False)
+    s32 = torch.cov(f.T).double().numpy()  # computed in float32: larger rounding
+    mu = f.double().mean(0).numpy()
+    assert metrics.frechet_distance(mu, s64, mu, s64) == pytest.approx(0.0, abs=1e-6)
+    assert metrics.frechet_distance(mu, (s32 + s32.T) / 2, mu, s64) == pytest.approx(0.0, abs=1e-3)
+
+
 # --------------------------------------------------------------------------- classifier-based
 
 
@@ -196,6 +230,32 @@ def test_feature_stats_and_classifier_frechet_distance(digits):
     assert metrics.classifier_frechet_distance(noisy, half2) > 5 * floor
     with pytest.raises(ValueError, match="at least 2 images"):
         metrics.feature_stats(x[:1])
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda x, b: metrics.classifier_score(x, batch_size=b),
+        lambda x, b: metrics.digit_histogram(x, batch_size=b),
+        lambda x, b: metrics.classifier_features(x, batch_size=b),
+        lambda x, b: metrics.feature_stats(x, batch_size=b),
+        lambda x, b: metrics.classifier_frechet_distance(x, x, batch_size=b),
+        lambda x, b: metrics.digit_metrics(x, x, batch_size=b),
+    ],
+)
+def test_classifier_metrics_reject_a_bad_batch_size(digits, call):
+    x = digits[0][:40]
+    for bad, error in [(0, ValueError), (-1, ValueError), (100.0, TypeError)]:
+        with pytest.raises(error, match="batch_size must be"):
+            call(x, bad)
+
+
+def test_conditional_accuracy_rejects_a_bad_batch_size():
+    from gancourse import conditional
+
+    G = conditional.ConditionalMLPGenerator(latent_dim=4, hidden=8, depth=1)
+    with pytest.raises(ValueError, match="batch_size must be >= 1, got 0"):
+        metrics.conditional_accuracy(G, 20, batch_size=0)
 
 
 def test_classifier_metrics_reject_bad_images(digits):

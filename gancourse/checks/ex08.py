@@ -4,12 +4,11 @@ checkpoint that makes training resumable."""
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 
 import torch
-from torch import nn
+from torch import nn, serialization
 
 from gancourse import dcgan, losses
 from gancourse.checks import expect, expect_close, fail, passed
@@ -56,6 +55,7 @@ def _generator_size(latent_dim: int, width: int) -> int:
 
 def generator_stack(fn) -> None:
     """Exercise 8.2: the DCGAN generator z (N, latent_dim) -> (N, 1, 28, 28), layer by layer."""
+    built = []
     for latent_dim, width in ((8, 4), (16, 6)):
         G = _forked(0, lambda latent_dim=latent_dim, width=width: fn(latent_dim, width))
         if not isinstance(G, nn.Module):
@@ -110,6 +110,7 @@ def generator_stack(fn) -> None:
             "layers followed by batch norm need no bias (bias=False): the norm's shift replaces it; "
             "only the last ConvTranspose2d keeps its bias",
         )
+        built.append((G, latent_dim, width))
     with torch.no_grad():  # bigger weights drive the output into the saturating range
         for p in G.parameters():
             p.mul_(10)
@@ -120,7 +121,99 @@ def generator_stack(fn) -> None:
         f"with larger weights the outputs should stay in [-1, 1] and use both signs, got [{x.min():.3g}, {x.max():.3g}]",
         "end with Tanh: the images are scaled to [-1, 1]",
     )
+    for G, latent_dim, width in built:  # the oracle: the package's generator, loaded into the student's
+        _same_function_as_package(G, latent_dim, width)
     passed("8.2")
+
+
+_RECIPE = (
+    "Linear(bias=False) -> Unflatten -> BatchNorm2d -> ReLU -> ConvTranspose2d(bias=False) -> BatchNorm2d -> ReLU "
+    "-> ConvTranspose2d -> Tanh"
+)
+
+
+def _layout(module: nn.Module) -> list[tuple[str, tuple[int, ...]]]:
+    """Each state-dict entry of module as (kind, shape), kind its last name part (weight, bias, running_mean, ...)."""
+    return [(name.rsplit(".", 1)[-1], tuple(v.shape)) for name, v in module.state_dict().items()]
+
+
+def _oracle(latent_dim: int, width: int) -> nn.Module:
+    """The package's DCGANGenerator with non-trivial batch-norm parameters, running statistics and output bias."""
+
+    def build():
+        G = dcgan.DCGANGenerator(latent_dim, width)
+        with torch.no_grad():
+            for m in G.modules():
+                if isinstance(m, nn.BatchNorm2d):
+                    m.weight.normal_(1.0, 0.3)
+                    m.bias.normal_(0.0, 0.3)
+                    m.running_mean.normal_(0.0, 0.05)
+                    m.running_var.uniform_(0.5, 1.5).mul_(0.02)  # the pre-norm activations' scale (weights of 0.02)
+            G.up[3].bias.fill_(0.1)
+        return G
+
+    return _forked(2, build)
+
+
+def _ran_layers(G: nn.Module, z: torch.Tensor) -> list[str]:
+    """The classes of G's leaf modules in the order a forward pass runs them."""
+    order: list[str] = []
+    leaves = [m for m in G.modules() if not list(m.children())]
+    handles = [m.register_forward_hook(lambda mod, inp, out: order.append(type(mod).__name__)) for m in leaves]
+    try:
+        with torch.no_grad():
+            G(z)
+    finally:
+        for h in handles:
+            h.remove()
+    return order
+
+
+def _same_function_as_package(G: nn.Module, latent_dim: int, width: int) -> None:
+    """Load the package generator's parameters and buffers into G; both must compute one function, train and eval."""
+    ref = _oracle(latent_dim, width)
+    ours, theirs = _layout(G), _layout(ref)
+    projection = ("weight", (2 * width * 49, latent_dim))  # Linear(latent_dim, 2w*49): (out, in)
+    conv_projection = ("weight", (latent_dim, 2 * width, 7, 7))  # the same map as a 7x7 ConvTranspose2d from 1x1
+    mapped = [projection if entry == conv_projection else entry for entry in ours]
+    expect(
+        sorted(mapped) == sorted(theirs),
+        "8.2",
+        f"make_generator({latent_dim}, {width})'s parameters and buffers (kind, shape) should be those of the recipe, "
+        f"{theirs}, got {ours}",
+        f"build exactly the table's layers: {_RECIPE}, each batch norm with its defaults",
+    )
+    # match entries by (kind, shape): independent of the order in which the layers were registered
+    source: dict[tuple, list[torch.Tensor]] = {}
+    for entry, value in zip(theirs, ref.state_dict().values()):
+        source.setdefault(entry, []).append(value)
+    state = {}
+    for name, entry, mapped_entry in zip(G.state_dict(), ours, mapped):
+        v = source[mapped_entry].pop(0)
+        if entry != mapped_entry:  # Linear weight (2w*49, L) -> ConvTranspose2d weight (L, 2w, 7, 7)
+            v = v.T.reshape(entry[1])
+        state[name] = v.clone()
+    G.load_state_dict(state)
+    z = torch.randn(16, latent_dim, generator=torch.Generator().manual_seed(3))
+    layers = " -> ".join(_ran_layers(G.eval(), z))  # eval: this pass must not move the running statistics
+    hint = (
+        f"your G runs {layers}; the recipe is {_RECIPE}: batch norm right after the projection and after the first "
+        "transposed convolution, then ReLU (not ELU, Sigmoid or no activation), Tanh only at the end"
+    )
+    for mode in ("eval", "train"):  # eval first: train mode updates the running statistics
+        G.train(mode == "train")
+        ref.train(mode == "train")
+        with torch.no_grad():
+            got, want = G(z), ref(z)
+        gap = (got.float() - want).abs().max().item()
+        expect(
+            torch.allclose(got.float(), want, rtol=1e-4, atol=1e-5),
+            "8.2",
+            f"with the weights and batch-norm statistics of gancourse.dcgan.DCGANGenerator({latent_dim}, {width}) "
+            f"loaded into it, your G(z) in {mode} mode should compute the same images, but differs by up to {gap:.3g}",
+            hint,
+        )
+    G.train()
 
 
 def _init_probe() -> nn.Module:
@@ -139,6 +232,10 @@ def dcgan_init(fn) -> None:
 
     def build():
         model = _init_probe()
+        with torch.no_grad():  # PyTorch's batch-norm shift starts at 0: make every bias non-zero, so a reset shows
+            for m in model.modules():
+                if getattr(m, "bias", None) is not None:
+                    m.bias.fill_(0.5)
         out = fn(model)
         return model, out
 
@@ -287,6 +384,34 @@ def _state(G, D) -> torch.Tensor:
     return torch.cat([v.detach().double().flatten() for m in (G, D) for v in m.state_dict().values()])
 
 
+class _crashing_torch_save:
+    """Within the block, torch.save opens its file, writes part of it and raises an OSError, however it was imported.
+
+    torch.save (also when imported as ``from torch import save``) looks up its writers, _save and
+    _legacy_save, in torch.serialization at call time: replacing those injects the crash without
+    touching the name the student's code called.
+    """
+
+    def __init__(self):
+        self.calls = 0
+
+    def _crash(self, obj, target, *args, **kwargs):
+        self.calls += 1
+        write = getattr(target, "write", None)
+        if callable(write):  # the legacy format's open file: leave half a checkpoint in it
+            write(b"half a checkpoint")
+        raise OSError("simulated crash in the middle of torch.save (raised by the check)")
+
+    def __enter__(self):
+        self._saved = (serialization._save, serialization._legacy_save)
+        serialization._save = serialization._legacy_save = self._crash
+        return self
+
+    def __exit__(self, *exc):
+        serialization._save, serialization._legacy_save = self._saved
+        return False
+
+
 def checkpoint_roundtrip(save, load) -> None:
     """Exercise 8.6: save and load everything a run needs, atomically, so a resumed run equals an uninterrupted one."""
     x = torch.randn(256, 2, generator=torch.Generator().manual_seed(5)) * 0.5 + 1  # (256, 2)
@@ -344,25 +469,26 @@ def checkpoint_roundtrip(save, load) -> None:
         )
 
         # a crash (disk full, a disconnect) while writing must leave the previous checkpoint intact
-        real_save = torch.save
-
-        def crashing_save(obj, f, *args, **kwargs):
-            if isinstance(f, (str, os.PathLike)):
-                with open(f, "wb") as handle:
-                    handle.write(b"half a checkpoint")
-            else:
-                f.write(b"half a checkpoint")
-            raise OSError("simulated crash in the middle of torch.save (raised by the check)")
-
-        torch.save = crashing_save
-        try:
-            save(path, G2, D2, opt_G2, opt_D2, 8, gen2)
-            crashed = False
-        except OSError:
-            crashed = True
-        finally:
-            torch.save = real_save
-        expect(crashed, "8.6", "save_checkpoint swallowed the error of a failed torch.save", "let the error propagate")
+        with _crashing_torch_save() as crash:
+            try:
+                save(path, G2, D2, opt_G2, opt_D2, 8, gen2)
+                crashed = False
+            except OSError:
+                crashed = True
+        expect(
+            crash.calls > 0,
+            "8.6",
+            "the check could not simulate a crash: save_checkpoint did not write through torch.save (the check makes "
+            "torch.save fail once its file is open, to see what a crash leaves behind)",
+            "save the checkpoint with torch.save(payload, tmp)",
+        )
+        expect(
+            crashed,
+            "8.6",
+            "save_checkpoint swallowed the error of a failed torch.save (the check made torch.save raise an OSError "
+            "after opening its file)",
+            "let the error propagate: clean up in a finally block instead of catching it",
+        )
         try:
             survived = torch.load(path, weights_only=True)["step"] == 4
         except Exception:
