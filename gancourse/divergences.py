@@ -159,7 +159,8 @@ def _check_densities(densities: dict, lo: float, hi: float, points, grid: int, *
             )
         values[name] = np.maximum(fx, 0.0)
         mass = _quad(lambda t, f=f, name=name: _at(f, t, name, tols[name]), lo, hi, points, eps=1e-10)
-        if (name in full_mass and not abs(mass - 1) <= MASS_TOL) or mass > 1 + MASS_TOL:
+        full = name in full_mass
+        if not ((abs(mass - 1) if full else mass - 1) <= MASS_TOL):
             order = np.argsort(x)
             on_grid = float(np.trapezoid(values[name][order], x[order]))
             if abs(on_grid - 1) < 1e-3 and abs(mass - 1) > 1e-3:  # the grid sees the mass that quad misses
@@ -168,12 +169,11 @@ def _check_densities(densities: dict, lo: float, hi: float, points, grid: int, *
                     f"quad finds {mass:.6g}: its peak is too narrow for quad on so wide an interval; narrow [lo, hi] "
                     "to where the mass is, or pass points= at the peak"
                 )
-        if name in full_mass and not abs(mass - 1) <= MASS_TOL:
-            raise ValueError(
-                f"{name} must be a density with mass 1 over [lo, hi] = [{lo:g}, {hi:g}] (within {MASS_TOL:g}), "
-                f"got mass {mass:.10g}; normalise it, or widen [lo, hi] to hold its mass"
-            )
-        if name not in full_mass and mass > 1 + MASS_TOL:
+            if full:
+                raise ValueError(
+                    f"{name} must be a density with mass 1 over [lo, hi] = [{lo:g}, {hi:g}] (within {MASS_TOL:g}), "
+                    f"got mass {mass:.10g}; normalise it, or widen [lo, hi] to hold its mass"
+                )
             raise ValueError(f"{name} must be a density (mass at most 1), got mass {mass:.10g} over [{lo:g}, {hi:g}]")
     return x, values, tols
 

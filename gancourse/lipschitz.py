@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from torch import nn
+
+from gancourse.runtime import check_positive
 
 # modules that are 1-Lipschitz and hold no parameters: they do not change the bound
 LIPSCHITZ_1 = (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Flatten, nn.Identity, nn.Sequential)
@@ -51,15 +52,6 @@ def _layers(model: nn.Module) -> tuple[list[nn.Linear], float]:
 def linear_layers(model: nn.Module) -> list[nn.Linear]:
     """The Linear layers of an MLP critic, in order; a clear error for anything the bound does not cover."""
     return _layers(model)[0]
-
-
-def check_positive(value, name: str) -> float:
-    """``value`` as a float if it is a positive finite number (Python or NumPy, not bool), else a clear error."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a positive finite number, got {type(value).__name__} ({value!r})")
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return float(value)
 
 
 def clipped_lipschitz_bound(model: nn.Module, clip: float) -> float:

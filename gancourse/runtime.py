@@ -7,6 +7,7 @@ runs, ``cpu`` for a learner without a GPU, ``gpu`` for full quality on CUDA.
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import random
@@ -25,6 +26,15 @@ def check_int(value, name: str, minimum: int = 0) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
+
+
+def check_positive(value, name: str) -> float:
+    """``value`` as a float if it is a positive finite number (Python or NumPy, not bool), else a clear error."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a positive finite number, got {type(value).__name__} ({value!r})")
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    return float(value)
 
 
 def as_float_array(value, name: str, what: str = "an array of numbers") -> np.ndarray:

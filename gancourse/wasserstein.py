@@ -11,8 +11,8 @@ import math
 
 import torch
 
-from gancourse.lipschitz import check_positive
 from gancourse.losses import wgan_critic_loss, wgan_g_loss
+from gancourse.runtime import check_positive
 from gancourse.train import Hook, TrainState
 
 
