@@ -334,22 +334,26 @@ def kid(fake, real, *, n_subsets: int = KID_SUBSETS, subset_size: int | None = N
     return float(values.mean()), float(values.std(ddof=1) / math.sqrt(n_subsets))
 
 
-def _sq_dists(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Squared Euclidean distances (len(a), len(b)), float64; rounding noise around 0 snapped to exactly 0."""
-    na, nb = (a * a).sum(1), (b * b).sum(1)  # (m,), (n,)
-    d2 = (na[:, None] + nb[None, :] - 2 * a @ b.T).clamp_min(0.0)  # (m, n)
-    return d2.masked_fill(d2 <= 1e-10 * (na[:, None] + nb[None, :]), 0.0)  # identical points: distance 0
+def _dists(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Euclidean distances (len(a), len(b)), float64, each from the coordinate differences of its own pair.
+
+    Not the |a|^2 + |b|^2 - 2 a.b expansion: that one is not symmetric to the last bit, loses the small
+    distances of shifted features to cancellation, and rounds a pair differently depending on which
+    block of the matrix it falls in, so whether a k-th neighbour sits inside its own ball would be
+    decided by the machine's BLAS. Here d(a, b) is a function of the two rows alone: d(a, b) == d(b, a).
+    """
+    return torch.cdist(a, b, compute_mode="donot_use_mm_for_euclid_dist")
 
 
-def _knn_sq_radii(x: torch.Tensor, k: int) -> torch.Tensor:
-    """Squared distance from each row of x (N, d) to its k-th nearest other row: (N,)."""
-    out = [_sq_dists(x[i : i + _CHUNK], x).kthvalue(k + 1, dim=1).values for i in range(0, len(x), _CHUNK)]
+def _knn_radii(x: torch.Tensor, k: int) -> torch.Tensor:
+    """Distance from each row of x (N, d) to its k-th nearest other row: (N,)."""
+    out = [_dists(x[i : i + _CHUNK], x).kthvalue(k + 1, dim=1).values for i in range(0, len(x), _CHUNK)]
     return torch.cat(out)  # the (k+1)-th smallest counts the row itself, at distance 0
 
 
-def _balls_containing(points: torch.Tensor, centres: torch.Tensor, sq_radii: torch.Tensor) -> torch.Tensor:
-    """For each point (N, d), how many of the balls (centres (M, d), squared radii (M,)) contain it: int64 (N,)."""
-    out = [(_sq_dists(points[i : i + _CHUNK], centres) <= sq_radii).sum(1) for i in range(0, len(points), _CHUNK)]
+def _balls_containing(points: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor) -> torch.Tensor:
+    """For each point (N, d), how many of the balls (centres (M, d), radii (M,)) contain it: int64 (N,)."""
+    out = [(_dists(points[i : i + _CHUNK], centres) <= radii).sum(1) for i in range(0, len(points), _CHUNK)]
     return torch.cat(out)
 
 
@@ -362,8 +366,8 @@ def precision_recall(fake, real, *, k: int = PR_K) -> tuple[float, float]:
     """
     k = _count(k, "k", 1)
     fake, real = _feature_pair(fake, real, ("fake", "real"), k + 1, f"precision_recall with k={k}")
-    precision = (_balls_containing(fake, real, _knn_sq_radii(real, k)) > 0).double().mean()
-    recall = (_balls_containing(real, fake, _knn_sq_radii(fake, k)) > 0).double().mean()
+    precision = (_balls_containing(fake, real, _knn_radii(real, k)) > 0).double().mean()
+    recall = (_balls_containing(real, fake, _knn_radii(fake, k)) > 0).double().mean()
     return float(precision), float(recall)
 
 
@@ -375,9 +379,9 @@ def density_coverage(fake, real, *, k: int = DC_K) -> tuple[float, float]:
     """
     k = _count(k, "k", 1)
     fake, real = _feature_pair(fake, real, ("fake", "real"), k + 1, f"density_coverage with k={k}")
-    radii = _knn_sq_radii(real, k)  # (n,)
+    radii = _knn_radii(real, k)  # (n,)
     density = _balls_containing(fake, real, radii).double().sum() / (k * len(fake))
-    nearest = torch.cat([_sq_dists(real[i : i + _CHUNK], fake).min(1).values for i in range(0, len(real), _CHUNK)])
+    nearest = torch.cat([_dists(real[i : i + _CHUNK], fake).min(1).values for i in range(0, len(real), _CHUNK)])
     coverage = (nearest <= radii).double().mean()
     return float(density), float(coverage)
 

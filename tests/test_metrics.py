@@ -440,6 +440,32 @@ def test_density_and_coverage():
     assert d_outlier <= d_clean  # an outlier adds no real ball
 
 
+def test_distances_are_a_function_of_the_pair_alone():
+    # A k-th neighbour must sit inside its own ball on every machine: d(a, b) is bit-symmetric and does not
+    # depend on where the pair falls in the matrix (the |a|^2 + |b|^2 - 2ab expansion fails both).
+    a, b = gaussians(300, 16, 31), gaussians(200, 16, 32)
+    d_ab = metrics._dists(a, b)
+    assert torch.equal(d_ab, metrics._dists(b, a).T)
+    perm = torch.randperm(300, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(torch.cat([metrics._dists(a[perm][i : i + 37], b) for i in range(0, 300, 37)]), d_ab[perm])
+    assert torch.equal(metrics._dists(a, a).diagonal(), torch.zeros(300, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_density_and_coverage_of_a_copy_hold_exactly_for_any_order(seed):
+    x = gaussians(400, 8, 40 + seed)
+    shuffled = x[torch.randperm(400, generator=torch.Generator().manual_seed(seed))]
+    assert metrics.density_coverage(shuffled, x, k=5) == (6 / 5, 1.0)  # each real ball: its centre and 5 neighbours
+    assert metrics.precision_recall(shuffled, x, k=3) == (1.0, 1.0)
+
+
+def test_precision_recall_and_density_coverage_ignore_shift_and_scale():
+    fake, real = gaussians(500, 8, 50), gaussians(500, 8, 51) + 0.5
+    for f in (lambda t: t * 1e-5 + 1.0, lambda t: t * 1e3 - 7.0):
+        assert metrics.precision_recall(f(fake), f(real)) == pytest.approx(metrics.precision_recall(fake, real))
+        assert metrics.density_coverage(f(fake), f(real)) == pytest.approx(metrics.density_coverage(fake, real))
+
+
 def test_precision_recall_and_density_coverage_reject_bad_input():
     x = gaussians(10, 4, 19)
     with pytest.raises(
