@@ -44,7 +44,10 @@ def _check_piles(p, q, *, same_length: bool) -> tuple[np.ndarray, np.ndarray]:
     p, q = _check_pile(p, "p"), _check_pile(q, "q")
     if same_length and p.shape != q.shape:
         raise ValueError(f"p and q must have the same shape, got {p.shape} and {q.shape}")
-    total_p, total_q = p.sum(), q.sum()
+    with np.errstate(over="ignore"):  # an overflowing sum is reported below
+        total_p, total_q = p.sum(), q.sum()
+    if not (np.isfinite(total_p) and np.isfinite(total_q)):
+        raise ValueError(f"the total masses of p and q must be finite in float64, got {total_p} and {total_q}")
     if not np.isclose(total_p, total_q, rtol=1e-9, atol=1e-12):
         raise ValueError(
             f"p and q must have the same total mass; sum(p) = {total_p:g} and sum(q) = {total_q:g} "

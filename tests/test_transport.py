@@ -256,6 +256,8 @@ def test_bad_piles(fn):
         fn([np.nan, 1.0], [1.0, 1.0])
     with pytest.raises(TypeError, match="p must be an array of numbers"):
         fn(["a", "b"], [1.0, 1.0])
+    with pytest.raises(ValueError, match="total masses of p and q must be finite in float64, got inf"):
+        fn([1e308, 1e308], [1e308, 1e308])  # each mass is finite, their sum is not
 
 
 @pytest.mark.parametrize("fn", [transport.emd_1d, transport.emd_dual])
