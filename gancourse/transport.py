@@ -48,7 +48,7 @@ def _check_piles(p, q, *, same_length: bool) -> tuple[np.ndarray, np.ndarray]:
         total_p, total_q = p.sum(), q.sum()
     if not (np.isfinite(total_p) and np.isfinite(total_q)):
         raise ValueError(f"the total masses of p and q must be finite in float64, got {total_p} and {total_q}")
-    if not np.isclose(total_p, total_q, rtol=1e-9, atol=1e-12):
+    if not np.isclose(total_p, total_q, rtol=1e-9, atol=0.0):  # relative: piles of mass 1e-12 are piles too
         raise ValueError(
             f"p and q must have the same total mass; sum(p) = {total_p:g} and sum(q) = {total_q:g} "
             f"differ by {total_p - total_q:g}"

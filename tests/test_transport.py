@@ -256,6 +256,10 @@ def test_bad_piles(fn):
         fn([np.nan, 1.0], [1.0, 1.0])
     with pytest.raises(TypeError, match="p must be an array of numbers"):
         fn(["a", "b"], [1.0, 1.0])
+    with pytest.raises(ValueError, match=r"same total mass.*differ by -1e-12"):
+        fn([1e-12, 0.0], [0.0, 2e-12])  # twice the mass: an absolute tolerance of 1e-12 let it through
+    with pytest.raises(ValueError, match="same total mass"):
+        fn([1e-13, 0.0], [0.0, 0.0])
     with pytest.raises(ValueError, match="total masses of p and q must be finite in float64, got inf"):
         fn([1e308, 1e308], [1e308, 1e308])  # each mass is finite, their sum is not
 
