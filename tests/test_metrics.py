@@ -3,9 +3,12 @@
 import math
 
 import numpy as np
+import prdc
 import pytest
 import scipy.linalg
 import torch
+from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
+from torch_fidelity.metric_kid import kernel_mmd, kid_features_to_metric
 
 from gancourse import data, metrics
 
@@ -84,6 +87,21 @@ def test_coverage_rejects_bad_input():
         metrics.mode_coverage(torch.zeros(4, 2), data.ring_modes(), -0.1)
     with pytest.raises(TypeError, match="samples must be a torch.Tensor or numpy array, got list"):
         metrics.ring_coverage([[0.0, 0.0]])
+    with pytest.raises(
+        TypeError, match=r"std must be a positive finite number, got Tensor \(tensor\(\[0.0200, 0.0200\]\)\)"
+    ):
+        metrics.mode_coverage(torch.zeros(4, 2), data.ring_modes(), torch.tensor([0.02, 0.02]))
+    with pytest.raises(TypeError, match="std must be a positive finite number, got str"):
+        metrics.mode_coverage(torch.zeros(4, 2), data.ring_modes(), "0.02")
+    with pytest.raises(ValueError, match=r"std must be a positive finite number, got np.float32\(nan\)"):
+        metrics.mode_coverage(torch.zeros(4, 2), data.ring_modes(), np.float32("nan"))
+
+
+def test_coverage_accepts_a_numpy_or_0d_tensor_std():
+    x, modes = data.sample_ring(500, seed=3), data.ring_modes()
+    want = metrics.mode_coverage(x, modes, 0.02)
+    for std in (np.float32(0.02), np.float64(0.02), torch.tensor(0.02), torch.tensor(0.02, dtype=torch.float64)):
+        assert metrics.mode_coverage(x, modes, std) == want  # np.float32 and tensors used to be refused
 
 
 # --------------------------------------------------------------------------- Fréchet distance
@@ -175,6 +193,63 @@ def test_frechet_clips_only_rounding_level_negative_eigenvalues():
     s_bad = q @ np.diag([4.0, 2.0, 1.0, 0.5, 0.0, -1e-3]) @ q.T  # -2.5e-4 of the largest: no rounding does that
     with pytest.raises(ValueError, match="sigma1 must be positive semi-definite"):
         metrics.frechet_distance(np.zeros(6), (s_bad + s_bad.T) / 2, np.zeros(6), s)
+
+
+def test_frechet_tolerates_the_rounding_of_the_input_dtype_only():
+    rng = np.random.default_rng(19)
+    f = rng.standard_normal((500, 32)).astype(np.float32)
+    s32 = np.cov(f, rowvar=False).astype(np.float32)  # (32, 32)
+    mu = f.mean(axis=0)
+    # A[i, j] and A[j, i] summed in different orders: a few float32 roundings apart (3e-8 on entries near 1)
+    ulps = np.triu(rng.integers(-4, 5, size=s32.shape), 1).astype(np.float32)
+    lopsided = s32 * (1 + np.finfo(np.float32).eps * ulps)
+    assert 0 < np.abs(lopsided - lopsided.T).max() < 1e-6
+    want = metrics.frechet_distance(mu, s32, mu + 0.1, s32)
+    for sigma in (lopsided, torch.from_numpy(lopsided)):  # float32, as NumPy or torch
+        got = metrics.frechet_distance(mu, sigma, mu + 0.1, s32)
+        assert got == pytest.approx(want, rel=1e-5)
+        assert metrics.sqrtm_psd(sigma).shape == (32, 32)
+    # the same matrix in float64 claims a precision it does not have
+    with pytest.raises(ValueError, match=r"sigma1 must be symmetric.*rounding allows 1e-09.*as float32"):
+        metrics.frechet_distance(mu, lopsided.astype(np.float64), mu, s32)
+    # a real non-covariance is refused at any dtype
+    for sigma in (np.triu(np.ones((32, 32), np.float32)), s32 + np.triu(np.full_like(s32, 1e-2), 1)):
+        with pytest.raises(ValueError, match="sigma2 must be symmetric"):
+            metrics.frechet_distance(mu, s32, mu, sigma)
+    with pytest.raises(ValueError, match="a must be symmetric"):
+        metrics.sqrtm_psd(torch.triu(torch.ones(3, 3)))
+
+
+@pytest.mark.parametrize("n, d", [(500, 32), (2000, 128), (20, 64), (100, 128)])
+def test_frechet_agrees_with_torch_fidelity(n, d):
+    # torch-fidelity takes tr((S1 S2)^(1/2)) from the eigenvalues of the non-symmetric product S1 S2; with
+    # fewer samples than features (singular covariances) its square roots of rounding-level eigenvalues
+    # cost it ~1e-8 relative (1e-6 at worst), where the symmetric form used here stays exact (closed-form test below)
+    g = torch.Generator().manual_seed(n + d)
+    fake = torch.randn(n, d, generator=g, dtype=torch.float64).abs()  # ReLU-like features
+    real = torch.randn(n, d, generator=g, dtype=torch.float64).abs() * 1.2 + 0.1
+    a, b = fid_features_to_statistics(fake), fid_features_to_statistics(real)
+    expected = fid_statistics_to_metric(a, b, verbose=False)["frechet_inception_distance"]
+    got = metrics.frechet_distance(a["mu"], a["sigma"], b["mu"], b["sigma"])
+    assert got == pytest.approx(expected, rel=1e-10 if n > d else 1e-6)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_frechet_of_near_singular_covariances_matches_the_closed_form(seed):
+    # Both covariances diagonal in one basis: FD = |mu1 - mu2|^2 + sum (sqrt a - sqrt b)^2 exactly. Eigenvalues
+    # from 1e2 down to 1e-12 and exact zeros (a covariance of fewer samples than features).
+    rng = np.random.default_rng(1919 + seed)
+    d = 64
+    q, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    a, b = 10.0 ** rng.uniform(-12, 2, d), 10.0 ** rng.uniform(-12, 2, d)
+    a[rng.random(d) < 0.3], b[rng.random(d) < 0.3] = 0.0, 0.0
+    mu1, mu2 = rng.standard_normal(d), rng.standard_normal(d)
+    want = np.sum((mu1 - mu2) ** 2) + np.sum((np.sqrt(a) - np.sqrt(b)) ** 2)
+    s1, s2 = q @ np.diag(a) @ q.T, q @ np.diag(b) @ q.T
+    s1, s2 = (s1 + s1.T) / 2, (s2 + s2.T) / 2
+    got = metrics.frechet_distance(q @ mu1, s1, q @ mu2, s2)
+    assert got == pytest.approx(want, rel=1e-6), (got, want)
+    assert metrics.frechet_distance(q @ mu1, s1, q @ mu1, s1) == pytest.approx(0.0, abs=1e-6 * want)
 
 
 @pytest.mark.parametrize("n", [2, 3, 10, 100])
@@ -349,6 +424,36 @@ def test_kid_subsets_seed_and_order():
                                           metrics.mmd2_unbiased(fake[10:20], real[10:20])]), rel=1e-12)  # fmt: skip
 
 
+def kid_cases():
+    """Feature pairs of one size: ordinary, N < d, duplicated rows, large and shifted features (big kernel values)."""
+    dup = gaussians(20, 32, 62)
+    yield gaussians(200, 16, 60), gaussians(200, 16, 61, shift=0.2)
+    yield gaussians(12, 128, 63), gaussians(12, 128, 64, scale=1.5)  # N < d
+    yield torch.cat([dup, dup, dup[:5]]), gaussians(45, 32, 65)  # every row of fake repeated
+    yield gaussians(100, 64, 66, shift=30.0, scale=10.0), gaussians(100, 64, 67, shift=30.0, scale=10.0)
+
+
+def test_mmd2_and_kid_agree_with_torch_fidelity():
+    for fake, real in kid_cases():
+        # torch-fidelity's mmd2 (from Binkowski et al.'s own code), cubic polynomial kernel, gamma = 1/d, coef0 = 1
+        expected = kernel_mmd(fake.numpy(), real.numpy())
+        scale = float(
+            metrics.polynomial_kernel(fake, real).abs().mean()
+        )  # the kernel's size: cancellation is relative to it
+        assert metrics.mmd2_unbiased(fake, real) == pytest.approx(expected, rel=1e-9, abs=1e-12 * scale)
+        # KID over consecutive subsets (seed=None) = the mean and std of torch-fidelity's mmd2 on those subsets
+        n, size = len(fake), len(fake) // 3
+        per_subset = [
+            kernel_mmd(fake[i : i + size].numpy(), real[i : i + size].numpy()) for i in range(0, 3 * size, size)
+        ]
+        mean, se = metrics.kid(fake, real, n_subsets=3, seed=None)
+        assert mean == pytest.approx(np.mean(per_subset), rel=1e-9, abs=1e-12 * scale)
+        assert se == pytest.approx(np.std(per_subset, ddof=1) / np.sqrt(3), rel=1e-6, abs=1e-12 * scale)
+        # torch-fidelity's own KID with subsets of every row: each subset's estimate is the full sets' MMD^2
+        theirs = kid_features_to_metric(fake, real, kid_subsets=2, kid_subset_size=n, rng_seed=0, verbose=False)
+        assert theirs["kernel_inception_distance_mean"] == pytest.approx(expected, rel=1e-9, abs=1e-12 * scale)
+
+
 def test_kid_rejects_bad_input():
     x = gaussians(50, 8, 10)
     with pytest.raises(ValueError, match=r"fake and real must have the same number of features.*\(50, 8\).*\(50, 4\)"):
@@ -407,6 +512,66 @@ def brute_force_manifolds(fake, real, k):
     precision = np.mean(inside.any(axis=1))
     recall = np.mean([any(np.linalg.norm(r - f) <= rf for f, rf in zip(fake, r_fake)) for r in real])
     return precision, recall, inside.sum() / (k * len(fake)), np.mean(inside.any(axis=0))
+
+
+def reference_prdc(fake, real, k):
+    """Precision, recall (Kynkaanniemi et al. 2019) and density, coverage (Naeem et al. 2020) from the papers.
+
+    Closed balls B(x, NND_k(x)) (Kynkaanniemi's f: ||phi - phi'|| <= ||phi' - NN_k(phi')||), distances from
+    coordinate differences in float64 NumPy; prdc, the authors' package, tests with '<' and distances from
+    the |a|^2 + |b|^2 - 2 a.b expansion, so it agrees only where no distance ties a radius.
+    """
+    fake, real = np.asarray(fake, np.float64), np.asarray(real, np.float64)
+
+    def dist(a, b):
+        return np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(-1))  # (len(a), len(b))
+
+    r_real = np.sort(dist(real, real), axis=1)[:, k]  # column 0 is the point itself
+    r_fake = np.sort(dist(fake, fake), axis=1)[:, k]
+    d = dist(real, fake)  # (n, m)
+    in_real = d <= r_real[:, None]  # (n, m): fake j inside real i's ball
+    in_fake = d <= r_fake[None, :]  # (n, m): real i inside fake j's ball
+    scale = max(r_real.max(), r_fake.max()) or 1.0
+    gaps = np.concatenate([np.abs(d - r_real[:, None]).ravel(), np.abs(d - r_fake).ravel()]) / scale
+    values = (in_real.any(0).mean(), in_fake.any(1).mean(), in_real.sum() / (k * len(fake)), in_real.any(1).mean())
+    return tuple(float(v) for v in values), float(gaps.min())
+
+
+def prdc_cases():
+    """(fake, real) feature pairs: ordinary, N < d, different sizes, shifted and scaled far from the origin."""
+    yield gaussians(200, 16, 70, shift=0.3), gaussians(250, 16, 71)
+    yield gaussians(12, 64, 72, scale=1.2), gaussians(15, 64, 73)  # N < d
+    yield gaussians(150, 8, 74) * 1e-5 + 1.0, gaussians(150, 8, 75, shift=0.5) * 1e-5 + 1.0  # small spread, far out
+    yield gaussians(100, 128, 76).abs(), gaussians(120, 128, 77).abs() * 1.1  # ReLU-like features
+
+
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_precision_recall_density_coverage_agree_with_the_papers_and_prdc(k):
+    for fake, real in prdc_cases():
+        expected, gap = reference_prdc(fake, real, k)
+        assert gap > 1e-9  # no distance within rounding of a radius: every implementation must agree
+        got = metrics.precision_recall(fake, real, k=k) + metrics.density_coverage(fake, real, k=k)
+        assert got == pytest.approx(expected, rel=1e-12, abs=0)
+        theirs = prdc.compute_prdc(real.numpy(), fake.numpy(), nearest_k=k)  # the authors' package: real first
+        if (
+            fake.std() > 1e-3
+        ):  # not the features shifted by 1: there its |a|^2 + |b|^2 - 2 a.b loses ~1e-5 of a distance
+            assert got == pytest.approx(tuple(theirs[key] for key in ("precision", "recall", "density", "coverage")))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_precision_recall_density_coverage_on_ties_and_duplicates(seed):
+    # Points of a small integer lattice: many distances tie exactly with a radius, and rows repeat. Squares of
+    # small integers sum exactly and sqrt is correctly rounded, so exact distances keep every tie: the package
+    # must give the closed-ball answer to the last bit (prdc's '<' would give another one).
+    g = torch.Generator().manual_seed(seed)
+    d = [2, 3, 40, 8][seed]  # 40 > the number of points: N < d
+    fake = torch.randint(0, 3, (30, d), generator=g).double()
+    real = torch.cat([torch.randint(0, 3, (25, d), generator=g).double(), fake[:5]])  # 5 shared rows
+    for k in (1, 3, 5):
+        expected, _ = reference_prdc(fake, real, k)
+        got = metrics.precision_recall(fake, real, k=k) + metrics.density_coverage(fake, real, k=k)
+        assert got == expected, (k, got, expected)
 
 
 @pytest.mark.parametrize("k", [1, 3, 5])

@@ -1,5 +1,6 @@
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -110,3 +111,35 @@ def test_lsgan_losses_and_objective():
         losses.LSGANObjective(a=1.0, b=1.0)
     with pytest.raises(ValueError, match="c must be a finite"):
         losses.LSGANObjective(c=float("inf"))
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_non_finite_loss_constants_are_refused(bad):
+    real, fake = torch.tensor([0.8, 1.2]), torch.tensor([0.1, -0.3])
+    with pytest.raises(ValueError, match=f"a must be a finite real number, got {bad}"):
+        losses.lsgan_d_loss(real, fake, a=bad)  # used to return nan
+    with pytest.raises(ValueError, match="b must be a finite real number"):
+        losses.lsgan_d_loss(real, fake, b=bad)
+    with pytest.raises(ValueError, match="c must be a finite real number"):
+        losses.lsgan_g_loss(fake, c=bad)
+    with pytest.raises(ValueError, match="real_label must be a finite real number"):
+        losses.d_loss(real, fake, real_label=bad)
+    with pytest.raises(ValueError, match="a must be a finite real number"):
+        losses.LSGANObjective(a=bad)
+    with pytest.raises(ValueError, match="real_label must be a finite real number"):
+        losses.GANObjective(real_label=bad)
+
+
+def test_loss_constants_must_be_real_numbers():
+    real, fake = torch.tensor([0.8, 1.2]), torch.tensor([0.1, -0.3])
+    with pytest.raises(TypeError, match=r"a must be a finite real number, got str \('0'\)"):
+        losses.lsgan_d_loss(real, fake, a="0")
+    with pytest.raises(TypeError, match="real_label must be a finite real number, got bool"):
+        losses.GANObjective(real_label=True)  # used to pass as 1.0
+    with pytest.raises(TypeError, match="c must be a finite real number, got Tensor"):
+        losses.lsgan_g_loss(fake, c=torch.tensor(1.0))
+    # NumPy numbers are numbers
+    torch.testing.assert_close(
+        losses.lsgan_d_loss(real, fake, a=np.float32(0.0), b=np.int64(1)), losses.lsgan_d_loss(real, fake)
+    )
+    assert losses.GANObjective(real_label=np.float64(0.9)).real_label == 0.9

@@ -3,6 +3,7 @@
 import itertools
 
 import numpy as np
+import ot
 import pytest
 import torch
 from scipy.stats import wasserstein_distance
@@ -66,6 +67,103 @@ def test_random_piles_agree_with_scipy_and_each_other(seed):
     assert np.sum(plan * np.abs(i - j)) == pytest.approx(expected, abs=tol)
     assert np.all(np.abs(f[:, None] - f[None, :]) <= np.abs(i - j) + 1e-9)
     assert f @ (p - q) == pytest.approx(expected, abs=tol)
+
+
+def line_cost(n):
+    return np.abs(np.subtract.outer(np.arange(n), np.arange(n))).astype(float)  # (n, n): |i - j|
+
+
+def spiky_piles(rng, n, alpha, zero_bins):
+    """Two piles of unit mass from Dirichlet(alpha): small alpha puts nearly all mass on one cell and 1e-100 beside it."""
+    p, q = rng.dirichlet(np.full(n, alpha)), rng.dirichlet(np.full(n, alpha))
+    if zero_bins:
+        p[rng.random(n) < 0.3] = 0.0
+        p = p / p.sum() if p.sum() > 0 else np.eye(n)[0]
+    return p, q
+
+
+def close(w, expected, mass, max_cost, rel=1e-9):
+    """W agrees to rel of the problem's scale, the total mass times the largest cost."""
+    return abs(w - expected) <= rel * mass * max_cost
+
+
+def test_the_issue_spiky_piles():
+    # unit-mass piles that the LP called infeasible before it solved for unit mass with tight tolerances
+    p = np.array([5.47e-09, 0.99967, 3.48e-06, 0.000328])
+    q = np.array([9.06e-08, 5.07e-08, 3.3e-28, 0.99999986])
+    p, q = p / p.sum(), q / q.sum()
+    expected = ot.emd2(p, q, line_cost(4))
+    assert scipy_w(p, q) == pytest.approx(expected, rel=1e-14)
+    assert transport.emd_1d(p, q)[0] == pytest.approx(expected, rel=1e-14)
+    assert transport.emd_lp(p, q)[0] == pytest.approx(expected, rel=1e-12)
+    assert transport.emd_dual(p, q)[0] == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_spiky_tiny_and_huge_piles_agree_with_pot_and_scipy(seed):
+    rng = np.random.default_rng(1900 + seed)
+    for case in range(50):
+        n = int(rng.integers(2, 13))
+        p, q = spiky_piles(rng, n, alpha=rng.choice([0.01, 0.05, 0.2, 1.0]), zero_bins=case % 3 == 0)
+        mass = 10.0 ** rng.uniform(-12, 12)
+        p, q = p * mass, q * mass
+        expected = ot.emd2(p / mass, q / mass, line_cost(n)) * mass  # POT's network simplex, exact up to rounding
+        assert scipy_w(p, q) == pytest.approx(expected, rel=1e-12, abs=1e-14 * mass)
+        assert transport.emd_1d(p, q)[0] == pytest.approx(expected, rel=1e-12, abs=1e-14 * mass)
+        w_lp, plan = transport.emd_lp(p, q)
+        w_dual, f = transport.emd_dual(p, q)
+        assert close(w_lp, expected, mass, n - 1), (p, q, w_lp, expected)
+        assert close(w_dual, expected, mass, n - 1), (p, q, w_dual, expected)
+        np.testing.assert_allclose(plan.sum(axis=1), p, rtol=0, atol=1e-9 * mass)
+        np.testing.assert_allclose(plan.sum(axis=0), q, rtol=0, atol=1e-9 * mass)
+        assert np.all(np.abs(np.diff(f)) <= 1 + 1e-9)
+
+
+@pytest.mark.parametrize("mass", [1e-300, 1e-12, 1e-8, 1.0, 1e8, 1e12, 1e300])
+def test_tiny_and_huge_total_mass(mass):
+    for fn in (transport.emd_1d, transport.emd_lp, transport.emd_dual):
+        assert fn([mass, 0.0], [0.0, mass])[0] == pytest.approx(mass, rel=1e-12, abs=0)
+        assert fn([3 * mass, 2 * mass, mass, 4 * mass], [mass, 2 * mass, 4 * mass, 3 * mass])[0] == pytest.approx(
+            5 * mass, rel=1e-9, abs=0
+        )
+
+
+def test_piles_the_balance_check_accepts():
+    p, q = [600.0, 400.0], [400.0, 600.0000004]  # totals differ by 4e-7, 4e-10 relative: within the check
+    expected = scipy_w(p, q)  # scipy normalises each pile, then times sum(p)
+    for fn in (transport.emd_1d, transport.emd_lp, transport.emd_dual):
+        assert fn(p, q)[0] == pytest.approx(expected, rel=1e-9)
+
+
+def test_empty_piles_and_zero_cost():
+    for fn in (transport.emd_1d, transport.emd_lp, transport.emd_dual):
+        assert fn([0.0, 0.0], [0.0, 0.0])[0] == 0.0
+    w, plan = transport.emd_lp([1.0, 2.0], [2.0, 1.0], cost=np.zeros((2, 2)))
+    assert w == 0.0
+    np.testing.assert_allclose(plan.sum(axis=1), [1, 2], atol=1e-12)
+    np.testing.assert_allclose(plan.sum(axis=0), [2, 1], atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_general_metric_agrees_with_pot_primal_and_dual(seed):
+    rng = np.random.default_rng(1950 + seed)
+    n = int(rng.integers(2, 10))
+    scale = 10.0 ** rng.uniform(-8, 8)  # of the cost
+    pos = rng.normal(size=(n, 2)) * scale
+    cost = np.linalg.norm(pos[:, None] - pos[None], axis=-1)  # (n, n): a metric on n points of the plane
+    p, q = spiky_piles(rng, n, alpha=0.3, zero_bins=seed % 2 == 0)
+    plan_ot, log = ot.emd(p, q, cost, log=True)
+    expected = float(np.sum(plan_ot * cost))
+    assert log["u"] @ p + log["v"] @ q == pytest.approx(expected, rel=1e-9, abs=1e-12 * cost.max())
+    w_lp, plan = transport.emd_lp(p, q, cost)
+    w_dual, f = transport.emd_dual(p, q, cost)
+    assert close(w_lp, expected, 1.0, cost.max()) and close(w_dual, expected, 1.0, cost.max())
+    assert np.sum(plan * cost) == pytest.approx(w_lp, rel=1e-9, abs=1e-12 * cost.max())
+    assert np.all(f[:, None] - f[None, :] <= cost + 1e-9 * cost.max())  # 1-Lipschitz: feasible for POT's dual too
+    # POT's duals (u, v) give a Kantorovich-Rubinstein potential by the c-transform, g_i = min_j cost[i, j] - v_j
+    g = np.min(cost - log["v"][None, :], axis=1)
+    assert np.all(g[:, None] - g[None, :] <= cost + 1e-9 * cost.max())
+    assert close(g @ (p - q), expected, 1.0, cost.max()) and close(f @ (p - q), expected, 1.0, cost.max())
 
 
 @pytest.mark.parametrize("seed", range(10))
@@ -158,6 +256,12 @@ def test_bad_piles(fn):
         fn([np.nan, 1.0], [1.0, 1.0])
     with pytest.raises(TypeError, match="p must be an array of numbers"):
         fn(["a", "b"], [1.0, 1.0])
+    with pytest.raises(ValueError, match=r"same total mass.*differ by -1e-12"):
+        fn([1e-12, 0.0], [0.0, 2e-12])  # twice the mass: an absolute tolerance of 1e-12 let it through
+    with pytest.raises(ValueError, match="same total mass"):
+        fn([1e-13, 0.0], [0.0, 0.0])
+    with pytest.raises(ValueError, match="total masses of p and q must be finite in float64, got inf"):
+        fn([1e308, 1e308], [1e308, 1e308])  # each mass is finite, their sum is not
 
 
 @pytest.mark.parametrize("fn", [transport.emd_1d, transport.emd_dual])
@@ -182,6 +286,10 @@ def test_bad_point_clouds():
         transport.emd_points(np.zeros((1, 2)), np.zeros((0, 2)))
     with pytest.raises(ValueError, match="a must be finite"):
         transport.emd_points(np.full((2, 2), np.inf), np.zeros((2, 2)))
+    with pytest.raises(
+        ValueError, match=r"a must have at least one coordinate per point \(d >= 1\), got shape \(3, 0\)"
+    ):
+        transport.emd_points(np.zeros((3, 0)), np.zeros((3, 0)))  # used to return W = 0
 
 
 def test_constraint_builders_check_their_input():
