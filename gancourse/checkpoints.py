@@ -9,6 +9,7 @@ one runs no code from the file; ``save_checkpoint`` refuses anything else when s
 
 from __future__ import annotations
 
+import glob
 import os
 import pickle
 import uuid
@@ -28,7 +29,7 @@ def atomic_write(path: str | os.PathLike, content: bytes | str | Callable[[Binar
     """Write ``content`` (bytes, text as UTF-8, or a function that writes to a binary file) to ``path`` atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a writer that was killed mid-write
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):  # left by a writer that was killed mid-write
         stale.unlink(missing_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:

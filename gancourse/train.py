@@ -64,14 +64,14 @@ class Run:
         return self.history[key][-1]
 
 
-def draws(gen, device, *, n_data, batch_size, n_critic, latent_dim, n_classes=None, objective_draws=None):
+def draws(gen, device, *, n_data, batch_size, n_critic, latent_dim, n_classes=None, objective_draws=None, dtype=None):
     """A function that draws all of one step's randomness up front, from the loop's generator ``gen``.
 
     The order of the draws is a contract: a checkpoint saves the generator's state and a resumed run draws on
     from it, and the captured step replays with these draws copied into its buffers. Change the order and a
     resumed run no longer continues the run it stopped. Per step, in this order:
       1. ``idx`` (n_critic, B): the indices of each critic step's real batch (only when data is a tensor);
-      2. ``z_d`` (n_critic, B, latent_dim): the latents of each critic step's fakes;
+      2. ``z_d`` (n_critic, B, latent_dim): the latents of each critic step's fakes (in G's ``dtype``);
       3. ``z_g`` (B, latent_dim): the latents of the generator step;
       4. ``y_d`` (n_critic, B) and ``y_g`` (B): the fakes' labels, uniform (conditional runs only);
       5. the objective's own draws (WGAN-GP's alpha, the CVAE-GAN's eps), critic's then generator's,
@@ -85,8 +85,8 @@ def draws(gen, device, *, n_data, batch_size, n_critic, latent_dim, n_classes=No
         d = {}
         if n_data is not None:
             d["idx"] = torch.randint(n_data, (n_critic, batch_size), generator=gen, device=device)
-        d["z_d"] = torch.randn(n_critic, batch_size, latent_dim, generator=gen, device=device)
-        d["z_g"] = torch.randn(batch_size, latent_dim, generator=gen, device=device)
+        d["z_d"] = torch.randn(n_critic, batch_size, latent_dim, generator=gen, device=device, dtype=dtype)
+        d["z_g"] = torch.randn(batch_size, latent_dim, generator=gen, device=device, dtype=dtype)
         if n_classes is not None:
             d["y_d"] = torch.randint(n_classes, (n_critic, batch_size), generator=gen, device=device)
             d["y_g"] = torch.randint(n_classes, (batch_size,), generator=gen, device=device)
@@ -209,7 +209,7 @@ def train(
     # ---- build the step; on CUDA the fast path captures it as a graph
     sizes = dict(batch_size=p.batch_size, n_critic=p.n_critic, latent_dim=p.latent_dim, n_classes=p.n_classes)
     n_data = None if p.x is None else len(p.x)
-    draw = draws(state.generator, device, n_data=n_data, objective_draws=p.objective_draws, **sizes)
+    draw = draws(state.generator, device, n_data=n_data, objective_draws=p.objective_draws, dtype=p.dtype, **sizes)
     real = inputs.real_batches(p, state.generator)
     labelled = p.n_classes is not None
     step = make_step(state, p.objective, real, hooks, n_critic=p.n_critic, labelled=labelled, needs_G=p.needs_G)

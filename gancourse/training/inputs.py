@@ -7,6 +7,7 @@ objective, hooks, labels and G's output shape checked against each other.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ class Plan:
     opt_G: torch.optim.Optimizer
     opt_D: torch.optim.Optimizer
     device: torch.device
+    dtype: torch.dtype  # what G and D compute in: the data and the latents come in it too
     latent_dim: int
     n_classes: int | None  # a conditional run's number of classes, else None
     needs_G: bool
@@ -98,17 +100,22 @@ def check(G, D, data, *, steps, labels, objective, batch_size, n_critic, lr, lr_
     opt_G, opt_D = _optimizers(G, D, opt_G, opt_D, lr, lr_d, betas)
     x, sampler, shape = _check_data(data, device, dtype)
     n_classes, labels = _check_labels(G, objective, labels, x)
-    _check_output(G, latent_dim, n_classes, shape, device)
+    _check_output(G, latent_dim, n_classes, shape, device, dtype)
     draws = getattr(objective, "draws", None)
     if draws is not None:
         _check_objective_draws(draws, sizes["batch_size"], sizes["n_critic"], latent_dim, device)
-    loss_bound = check_positive(getattr(objective, "loss_bound", LOSS_BOUND), "objective.loss_bound")
+    loss_bound = getattr(objective, "loss_bound", LOSS_BOUND)
+    if loss_bound != math.inf:  # inf: no bound
+        loss_bound = check_positive(loss_bound, "objective.loss_bound")
     if not (fast is None or isinstance(fast, bool)):
         raise TypeError(f"fast must be None (automatic), True or False, got {fast!r}")
-    return Plan(G, D, x, sampler, labels, objective, hooks, opt_G, opt_D, device, latent_dim, n_classes,
-                bool(getattr(objective, "needs_G", False)), draws, loss_bound, seed=seed, checkpoint=checkpoint,
-                checkpoint_every=checkpoint_every, resume=resume, progress=bool(progress), desc=desc, fast=fast,
-                **sizes)  # fmt: skip
+    needs_G = bool(getattr(objective, "needs_G", False))
+    nets = dict(G=G, D=D, opt_G=opt_G, opt_D=opt_D, device=device, dtype=dtype, latent_dim=latent_dim)
+    task = dict(x=x, sampler=sampler, labels=labels, n_classes=n_classes, objective=objective, hooks=hooks)
+    task |= dict(needs_G=needs_G, objective_draws=draws, loss_bound=loss_bound)
+    run = dict(seed=seed, checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume)
+    run |= dict(progress=bool(progress), desc=desc, fast=fast)
+    return Plan(**nets, **task, **run, **sizes)
 
 
 def _check_sizes(steps, batch_size, n_critic, log_every, snapshot_every, snapshot_n) -> dict:
@@ -262,10 +269,10 @@ def _check_labels(G, objective, labels, x) -> tuple[int | None, torch.Tensor | N
     return n_classes, check_labels(labels, n_classes, len(x), name="labels").to(x.device)
 
 
-def _check_output(G, latent_dim: int, n_classes: int | None, shape: tuple[int, ...], device) -> None:
+def _check_output(G, latent_dim: int, n_classes: int | None, shape: tuple[int, ...], device, dtype) -> None:
     """G's samples must have the data's shape."""
     with torch.no_grad():
-        z0 = torch.zeros(2, latent_dim, device=device)
+        z0 = torch.zeros(2, latent_dim, device=device, dtype=dtype)
         probe = G(z0) if n_classes is None else G(z0, torch.zeros(2, dtype=torch.long, device=device))
     if tuple(probe.shape[1:]) != shape:
         raise ValueError(f"G makes samples of shape {tuple(probe.shape[1:])} but the data has shape {shape}")
@@ -298,7 +305,8 @@ def real_batches(p: Plan, gen: torch.Generator) -> Callable:
 
 def snapshot_inputs(p: Plan) -> tuple[torch.Tensor, torch.Tensor | None]:
     """The fixed latents (and, for a conditional G, labels) of every snapshot: the same samples over training."""
-    z = torch.randn(p.snapshot_n, p.latent_dim, generator=torch.Generator().manual_seed(p.seed + 1)).to(p.device)
+    gen = torch.Generator().manual_seed(p.seed + 1)
+    z = torch.randn(p.snapshot_n, p.latent_dim, generator=gen, dtype=p.dtype).to(p.device)
     if p.n_classes is None:
         return z, None
     y = torch.arange(p.snapshot_n) * p.n_classes // p.snapshot_n  # 0, 0, ..., 1, 1, ...: one row per class
@@ -317,7 +325,7 @@ def check_sample(G, n, *, z, y, seed, batch_size) -> tuple[torch.Tensor, torch.T
     y = _sample_labels(G, n, y, device)
     if z is None:
         gen = torch.Generator(device=device).manual_seed(check_seed(0 if seed is None else seed))
-        return torch.randn(n, _latent_dim(G, None), generator=gen, device=device), y, device
+        return torch.randn(n, _latent_dim(G, None), generator=gen, device=device, dtype=param.dtype), y, device
     if not isinstance(z, torch.Tensor):
         fix = " (torch.from_numpy(z).float())" if type(z).__module__ == "numpy" else ""
         raise TypeError(f"z must be a torch.Tensor (n, latent_dim), got {type(z).__name__}{fix}")

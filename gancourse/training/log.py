@@ -85,15 +85,19 @@ class Log:
             at = self.window_steps[i]
             if not math.isfinite(value):
                 raise NonFiniteLossError(f"training stopped at step {at}: the {name} is {value} (not finite). {ADVICE}")
+            objective = type(self.plan.objective).__name__
+            whose = f"{objective}.loss_bound" if hasattr(self.plan.objective, "loss_bound") else "the loop's LOSS_BOUND"
             raise DivergedError(
-                f"training stopped at step {at}: the {name} is {value:.3g}, beyond the bound {bound:g} that "
-                f"{type(self.plan.objective).__name__} declares for a run that has not blown up. {ADVICE}"
+                f"training stopped at step {at}: the {name} is {value:.3g}, beyond {bound:g} ({whose}), "
+                f"which a run that has not blown up stays within. {ADVICE}"
             )
+        first, last = self.window_steps[0], self.window_steps[-1]
+        when = f"at step {last}" if first == last else f"between steps {first} and {last}"
         for name, net in (("G", self.state.G), ("D", self.state.D)):
             if not bool(torch.stack([p.isfinite().all() for p in net.parameters()]).all()):
                 raise NonFiniteLossError(
-                    f"training stopped: {name}'s parameters became non-finite between steps "
-                    f"{self.window_steps[0]} and {self.window_steps[-1]} while the losses stayed finite. {ADVICE}"
+                    f"training stopped: {name}'s parameters became non-finite {when}, while the losses were still "
+                    f"finite. {ADVICE}"
                 )
 
     def __exit__(self, kind, error, traceback) -> None:
