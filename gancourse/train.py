@@ -78,7 +78,7 @@ def draws(gen, device, *, n_data, batch_size, n_critic, latent_dim, n_classes=No
          as ``d:name`` and ``g:name``.
     Inside the step come, for each critic step in turn, a sampler's batch (data given as a sampler), then
     the hooks' draws (instance noise), then any draw of the loss's own (``generator=``). Dropout draws from
-    torch's global generator, which checkpoints save as well. tests/test_train.py holds this contract.
+    torch.s global generator, which checkpoints save as well. tests/test_loop_contract.py holds this contract.
     """
 
     def draw() -> dict[str, torch.Tensor]:

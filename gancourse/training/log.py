@@ -91,8 +91,8 @@ class Log:
                 f"training stopped at step {at}: the {name} is {value:.3g}, beyond {bound:g} ({whose}), "
                 f"which a run that has not blown up stays within. {ADVICE}"
             )
-        first, last = self.window_steps[0], self.window_steps[-1]
-        when = f"at step {last}" if first == last else f"between steps {first} and {last}"
+        start, end = self.window_steps[0], self.window_steps[-1]
+        when = f"at step {end}" if start == end else f"between steps {start} and {end}"
         for name, net in (("G", self.state.G), ("D", self.state.D)):
             if not bool(torch.stack([p.isfinite().all() for p in net.parameters()]).all()):
                 raise NonFiniteLossError(
