@@ -15,7 +15,6 @@ the objective as ``y_real=`` and ``y_fake=``. Taught in notebooks/10_conditional
 
 from __future__ import annotations
 
-import contextlib
 import math
 
 import torch
@@ -24,69 +23,33 @@ from torch import nn
 
 from gancourse import defaults, losses
 from gancourse.dcgan import IMAGE_SHAPE, DCGANDiscriminator, DCGANGenerator, dcgan_init_
-from gancourse.nets import MLPDiscriminator, MLPGenerator, _positive_int, _shape, check_input
+from gancourse.nets import MLPDiscriminator, MLPGenerator, check_shape
 from gancourse.runtime import budget
+from gancourse.validation import check_batch, check_int, check_labels, check_number
 
 N_DIGITS = 10
-_check_values = True  # False inside the one loop, which checks its labels once (a per-step check would sync)
+# BCE and cross-entropy on logits: a loss of 1e4 needs logits of about 1e4, far past any run that has not blown up
+LOGIT_LOSS_BOUND = 1e4
 
 
 # --------------------------------------------------------------------------- labels
 
 
-def check_labels(y, n_classes: int, n: int | None = None, name: str = "y") -> torch.Tensor:
-    """Return y as int64 (N,) or raise a clear TypeError/ValueError: integer dtype, shape (n,), values in [0, n_classes)."""
-    if not isinstance(y, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of integer class labels (N,), got {type(y).__name__}")
-    if y.dtype == torch.bool or y.is_floating_point() or y.is_complex():
-        raise TypeError(
-            f"{name} must hold integer class labels (torch.long), got dtype {y.dtype}"
-            + (" (use y.long() if they are whole numbers)" if y.is_floating_point() else "")
-        )
-    if y.ndim != 1:
-        hint = " (one-hot rows? pass y.argmax(dim=1))" if y.ndim == 2 and y.shape[-1] == n_classes else ""
-        raise ValueError(f"{name} must have shape (N,), one label per sample, got {tuple(y.shape)}{hint}")
-    if n is not None and len(y) != n:
-        raise ValueError(f"{name} has {len(y)} labels but the batch has {n} samples: give one label per sample")
-    if _check_values and len(y):
-        lo, hi = int(y.min()), int(y.max())
-        if lo < 0 or hi >= n_classes:
-            raise ValueError(
-                f"{name} must lie in [0, {n_classes - 1}] (n_classes={n_classes}), got labels in [{lo}, {hi}]"
-            )
-    return y.long()
-
-
-@contextlib.contextmanager
-def labels_checked():
-    """Within this block nets skip the per-call range check of labels (dtype and shape are still checked).
-
-    The one loop uses it: it checks its labels once and draws the fake ones in range, and a
-    per-call ``y.min()`` would be a host sync in every step (and impossible in a CUDA graph).
-    """
-    global _check_values
-    before, _check_values = _check_values, False
-    try:
-        yield
-    finally:
-        _check_values = before
-
-
 def one_hot(y: torch.Tensor, n_classes: int) -> torch.Tensor:
     """Labels y (N,) -> float32 one-hot codes (N, n_classes): row i has a 1 in column y[i]."""
-    n_classes = _positive_int(n_classes, "n_classes")
+    n_classes = check_int(n_classes, "n_classes", 1)
     return F.one_hot(check_labels(y, n_classes), n_classes).float()  # (N, n_classes)
 
 
 def grid_labels(rows: int = N_DIGITS, cols: int = N_DIGITS) -> torch.Tensor:
     """Labels for a rows x cols grid with one class per row: [0]*cols + [1]*cols + ... (int64, rows*cols)."""
-    rows, cols = _positive_int(rows, "rows"), _positive_int(cols, "cols")
+    rows, cols = check_int(rows, "rows", 1), check_int(cols, "cols", 1)
     return torch.arange(rows).repeat_interleave(cols)  # (rows*cols,)
 
 
 def balanced_labels(n: int, n_classes: int = N_DIGITS) -> torch.Tensor:
     """n labels in contiguous equal blocks 0, 0, ..., 1, 1, ...: the snapshot rows of a conditional run."""
-    n, n_classes = _positive_int(n, "n"), _positive_int(n_classes, "n_classes")
+    n, n_classes = check_int(n, "n", 1), check_int(n_classes, "n_classes", 1)
     return torch.arange(n) * n_classes // n  # (n,)
 
 
@@ -95,8 +58,8 @@ class LabelCode(nn.Module):
 
     def __init__(self, n_classes: int, embed_dim: int | None = None):
         super().__init__()
-        self.n_classes = _positive_int(n_classes, "n_classes")
-        self.embed = None if embed_dim is None else nn.Embedding(self.n_classes, _positive_int(embed_dim, "embed_dim"))
+        self.n_classes = check_int(n_classes, "n_classes", 1)
+        self.embed = None if embed_dim is None else nn.Embedding(self.n_classes, check_int(embed_dim, "embed_dim", 1))
         self.dim = self.n_classes if embed_dim is None else embed_dim
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
@@ -124,14 +87,14 @@ class ConditionalMLPGenerator(nn.Module):
         embed_dim: int | None = None,
     ):
         super().__init__()
-        self.latent_dim = _positive_int(latent_dim, "latent_dim")
-        self.n_classes = _positive_int(n_classes, "n_classes")
+        self.latent_dim = check_int(latent_dim, "latent_dim", 1)
+        self.n_classes = check_int(n_classes, "n_classes", 1)
         self.code = LabelCode(self.n_classes, embed_dim)
         self.net = MLPGenerator(self.latent_dim + self.code.dim, out_shape, hidden, depth, activation, tanh)
         self.out_shape = self.net.out_shape
 
     def forward(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        check_input(z, (self.latent_dim,), "z", type(self).__name__)
+        check_batch(z, (self.latent_dim,), "z", type(self).__name__)
         y = check_labels(y, self.n_classes, len(z))
         h = torch.cat([z, self.code(y).to(z.dtype)], dim=1)  # (N, latent_dim + code)
         return self.net(h)  # (N, *out_shape)
@@ -151,15 +114,15 @@ class ConditionalMLPDiscriminator(nn.Module):
         embed_dim: int | None = None,
     ):
         super().__init__()
-        self.n_classes = _positive_int(n_classes, "n_classes")
+        self.n_classes = check_int(n_classes, "n_classes", 1)
         self.code = LabelCode(self.n_classes, embed_dim)
-        self.in_shape = _shape(in_shape, "in_shape")
+        self.in_shape = check_shape(in_shape, "in_shape")
         self.net = MLPDiscriminator(
             (math.prod(self.in_shape) + self.code.dim,), hidden, depth, activation, False, dropout
         )
 
     def _joined(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        check_input(x, self.in_shape, "x", type(self).__name__)
+        check_batch(x, self.in_shape, "x", type(self).__name__)
         y = check_labels(y, self.n_classes, len(x))
         return torch.cat([x.flatten(1), self.code(y).to(x.dtype)], dim=1)  # (N, prod(in_shape) + code)
 
@@ -180,13 +143,13 @@ class ConditionalDCGANGenerator(nn.Module):
         self, latent_dim: int = 100, n_classes: int = N_DIGITS, width: int = 128, embed_dim: int | None = None
     ):
         super().__init__()
-        self.latent_dim = _positive_int(latent_dim, "latent_dim")
-        self.n_classes = _positive_int(n_classes, "n_classes")
+        self.latent_dim = check_int(latent_dim, "latent_dim", 1)
+        self.n_classes = check_int(n_classes, "n_classes", 1)
         self.code = LabelCode(self.n_classes, embed_dim)
         self.net = DCGANGenerator(self.latent_dim + self.code.dim, width)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        check_input(z, (self.latent_dim,), "z", type(self).__name__)
+        check_batch(z, (self.latent_dim,), "z", type(self).__name__)
         y = check_labels(y, self.n_classes, len(z))
         return self.net(torch.cat([z, self.code(y).to(z.dtype)], dim=1))  # (N, latent_dim + code) -> (N, 1, 28, 28)
 
@@ -203,7 +166,7 @@ class ConditionalDCGANDiscriminator(nn.Module):
 
     def __init__(self, n_classes: int = N_DIGITS, width: int = 64, batch_norm: bool = True):
         super().__init__()
-        self.n_classes = _positive_int(n_classes, "n_classes")
+        self.n_classes = check_int(n_classes, "n_classes", 1)
         self.in_shape = IMAGE_SHAPE
         self.net = DCGANDiscriminator(width, batch_norm)
         first = self.net.body[0]
@@ -216,7 +179,7 @@ class ConditionalDCGANDiscriminator(nn.Module):
         return torch.cat([x, maps[:, :, None, None].expand(-1, -1, *x.shape[2:])], dim=1)  # (N, 1 + n_classes, 28, 28)
 
     def features(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        check_input(x, self.in_shape, "x", type(self).__name__)
+        check_batch(x, self.in_shape, "x", type(self).__name__)
         y = check_labels(y, self.n_classes, len(x))
         conv = self.net.body[0]
         h = F.conv2d(x, conv.weight[:, :1], conv.bias, stride=2, padding=1)  # (N, w, 14, 14): the image channel
@@ -243,7 +206,7 @@ class ACGANDiscriminator(nn.Module):
         super().__init__()
         if not (callable(getattr(base, "features", None)) and isinstance(getattr(base, "head", None), nn.Linear)):
             raise TypeError(f"base must have features(x) and a Linear head, got {type(base).__name__}")
-        self.n_classes = _positive_int(n_classes, "n_classes")
+        self.n_classes = check_int(n_classes, "n_classes", 1)
         self.base = base
         self.in_shape = base.in_shape
         self.mbstd = getattr(base, "mbstd", None)  # MLPDiscriminator's minibatch std feeds the source head only
@@ -286,17 +249,12 @@ def acgan_g_loss(
     return losses.g_loss_nonsaturating(fake_logits) + class_weight * F.cross_entropy(fake_class_logits, y_fake)
 
 
-def _weight(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a non-negative finite number, got {value!r}")
-    return float(value)
-
-
 class CGANObjective:
     """Conditional GAN (Mirza & Osindero 2014): the GAN losses on D(x, y); fakes are judged with their own labels."""
 
     name = "cgan"
     conditional = True  # the loop calls G(z, y) and passes y_real=, y_fake=
+    loss_bound = LOGIT_LOSS_BOUND
 
     def __init__(self, g_loss: str = "non-saturating", real_label: float = 1.0):
         if g_loss not in ("non-saturating", "saturating"):
@@ -321,9 +279,10 @@ class ACGANObjective:
 
     name = "acgan"
     conditional = True
+    loss_bound = LOGIT_LOSS_BOUND
 
     def __init__(self, class_weight: float = 1.0):
-        self.class_weight = _weight(class_weight, "class_weight")
+        self.class_weight = check_number(class_weight, "class_weight", 0)
 
     def d_loss(self, D, x_real, x_fake, *, y_real, y_fake, generator=None):
         real, real_cls = D(x_real)

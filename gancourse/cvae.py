@@ -34,10 +34,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from gancourse import defaults, losses
-from gancourse.conditional import N_DIGITS, ConditionalMLPGenerator, LabelCode, _weight, check_labels
+from gancourse.conditional import N_DIGITS, ConditionalMLPGenerator, LabelCode
 from gancourse.dcgan import IMAGE_SHAPE
-from gancourse.nets import MLPDiscriminator, _activation, _positive_int, check_input
+from gancourse.nets import MLPDiscriminator, activation_layer
 from gancourse.runtime import budget
+from gancourse.validation import check_batch, check_int, check_labels, check_number
 
 
 def _check_gaussian(mu: torch.Tensor, logvar: torch.Tensor) -> None:
@@ -83,21 +84,21 @@ class CVAEEncoder(nn.Module):
         self, latent_dim: int = 16, n_classes: int = N_DIGITS, in_shape=IMAGE_SHAPE, hidden: int = 256, depth: int = 2
     ):
         super().__init__()
-        self.latent_dim = _positive_int(latent_dim, "latent_dim")
-        self.n_classes = _positive_int(n_classes, "n_classes")
+        self.latent_dim = check_int(latent_dim, "latent_dim", 1)
+        self.n_classes = check_int(n_classes, "n_classes", 1)
         self.in_shape = tuple(in_shape)
         self.code = LabelCode(self.n_classes)
         layers: list[nn.Module] = []
         width = math.prod(self.in_shape) + self.code.dim
-        for _ in range(_positive_int(depth, "depth")):
-            layers += [nn.Linear(width, hidden), _activation("leaky_relu")]  # (N, hidden)
+        for _ in range(check_int(depth, "depth", 1)):
+            layers += [nn.Linear(width, hidden), activation_layer("leaky_relu")]  # (N, hidden)
             width = hidden
         self.body = nn.Sequential(*layers)
         self.mu = nn.Linear(width, self.latent_dim)  # (N, latent_dim)
         self.logvar = nn.Linear(width, self.latent_dim)  # (N, latent_dim)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        check_input(x, self.in_shape, "x", type(self).__name__)
+        check_batch(x, self.in_shape, "x", type(self).__name__)
         y = check_labels(y, self.n_classes, len(x))
         h = self.body(
             torch.cat([x.flatten(1), self.code(y).to(x.dtype)], dim=1)
@@ -115,8 +116,8 @@ class CVAE(nn.Module):
         self, latent_dim: int = 16, n_classes: int = N_DIGITS, hidden: int = 256, depth: int = 2, out_shape=IMAGE_SHAPE
     ):
         super().__init__()
-        self.latent_dim = _positive_int(latent_dim, "latent_dim")
-        self.n_classes = _positive_int(n_classes, "n_classes")
+        self.latent_dim = check_int(latent_dim, "latent_dim", 1)
+        self.n_classes = check_int(n_classes, "n_classes", 1)
         self.encoder = CVAEEncoder(latent_dim, n_classes, out_shape, hidden, depth)
         self.decoder = ConditionalMLPGenerator(latent_dim, n_classes, out_shape, hidden, depth, tanh=True)
 
@@ -146,18 +147,18 @@ class MLPClassifier(nn.Module):
 
     def __init__(self, n_classes: int = N_DIGITS, in_shape=IMAGE_SHAPE, hidden: int = 256, depth: int = 2):
         super().__init__()
-        self.n_classes = _positive_int(n_classes, "n_classes")
+        self.n_classes = check_int(n_classes, "n_classes", 1)
         self.in_shape = tuple(in_shape)
         layers: list[nn.Module] = [nn.Flatten()]  # (N, prod(in_shape))
         width = math.prod(self.in_shape)
-        for _ in range(_positive_int(depth, "depth")):
-            layers += [nn.Linear(width, hidden), _activation("leaky_relu")]  # (N, hidden)
+        for _ in range(check_int(depth, "depth", 1)):
+            layers += [nn.Linear(width, hidden), activation_layer("leaky_relu")]  # (N, hidden)
             width = hidden
         layers.append(nn.Linear(width, self.n_classes))  # (N, n_classes)
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_input(x, self.in_shape, "x", type(self).__name__)
+        check_batch(x, self.in_shape, "x", type(self).__name__)
         return self.net(x)  # (N, n_classes)
 
 
@@ -189,14 +190,15 @@ class CVAEGANObjective:
     name = "cvae-gan"
     conditional = True
     needs_G = True
+    loss_bound = 1e6  # the reconstruction term sums 784 squared errors per image: up to ~3e3 before it blows up
 
     def __init__(
         self, rec_weight: float = 1.0, kl_weight: float = 1.0, adv_weight: float = 1.0, cls_weight: float = 1.0
     ):
-        self.rec_weight = _weight(rec_weight, "rec_weight")
-        self.kl_weight = _weight(kl_weight, "kl_weight")
-        self.adv_weight = _weight(adv_weight, "adv_weight")
-        self.cls_weight = _weight(cls_weight, "cls_weight")
+        self.rec_weight = check_number(rec_weight, "rec_weight", 0)
+        self.kl_weight = check_number(kl_weight, "kl_weight", 0)
+        self.adv_weight = check_number(adv_weight, "adv_weight", 0)
+        self.cls_weight = check_number(cls_weight, "cls_weight", 0)
 
     def draws(self, batch_size: int, n_critic: int, latent_dim: int, generator: torch.Generator, device):
         """eps for the reconstructions: (n_critic, B, latent_dim) for the critic steps, (B, latent_dim) for G."""

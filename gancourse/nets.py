@@ -12,35 +12,31 @@ import math
 import torch
 from torch import nn
 
-from gancourse.runtime import check_int
+from gancourse.validation import check_batch, check_int
+
+check_input = check_batch  # the nets' name for it: a batch (N, *shape) or a clear error
 
 
-def _positive_int(value, name: str) -> int:
+def _positive_int(value, name: str) -> int:  # kept for gancourse.dcgan, which imports it; new code: check_int
     return check_int(value, name, minimum=1)
 
 
-def _shape(value, name: str) -> tuple[int, ...]:
+def check_shape(value, name: str) -> tuple[int, ...]:
+    """A sample shape: an int or a non-empty tuple of positive ints, as a tuple."""
     if isinstance(value, int) and not isinstance(value, bool):
         value = (value,)
     if not isinstance(value, (tuple, list, torch.Size)) or not value:
         raise TypeError(f"{name} must be an int or a non-empty tuple of ints, got {value!r}")
-    return tuple(_positive_int(v, f"{name}[{i}]") for i, v in enumerate(value))
+    return tuple(check_int(v, f"{name}[{i}]", 1) for i, v in enumerate(value))
 
 
-def _activation(name: str) -> nn.Module:
+def activation_layer(name: str) -> nn.Module:
+    """The activation of a hidden layer: 'relu' or 'leaky_relu' (slope 0.2, as DCGAN's)."""
     if name == "relu":
         return nn.ReLU()
     if name == "leaky_relu":
         return nn.LeakyReLU(0.2)
     raise ValueError(f"activation must be 'relu' or 'leaky_relu', got {name!r}")
-
-
-def check_input(x: torch.Tensor, shape: tuple[int, ...], name: str, what: str) -> None:
-    """Raise a clear ValueError unless x is a batch (N, *shape)."""
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{what} expects {name} as a torch.Tensor, got {type(x).__name__}")
-    if x.ndim != len(shape) + 1 or tuple(x.shape[1:]) != shape:
-        raise ValueError(f"{what} expects {name} of shape (N, {', '.join(map(str, shape))}), got {tuple(x.shape)}")
 
 
 class MinibatchStd(nn.Module):
@@ -69,13 +65,13 @@ class MLPGenerator(nn.Module):
         tanh: bool = False,
     ):
         super().__init__()
-        self.latent_dim = _positive_int(latent_dim, "latent_dim")
-        self.out_shape = _shape(out_shape, "out_shape")
-        hidden, depth = _positive_int(hidden, "hidden"), _positive_int(depth, "depth")
+        self.latent_dim = check_int(latent_dim, "latent_dim", 1)
+        self.out_shape = check_shape(out_shape, "out_shape")
+        hidden, depth = check_int(hidden, "hidden", 1), check_int(depth, "depth", 1)
         layers: list[nn.Module] = []
         width = self.latent_dim
         for _ in range(depth):
-            layers += [nn.Linear(width, hidden), _activation(activation)]  # (N, hidden)
+            layers += [nn.Linear(width, hidden), activation_layer(activation)]  # (N, hidden)
             width = hidden
         layers.append(nn.Linear(width, math.prod(self.out_shape)))  # (N, prod(out_shape))
         if tanh:
@@ -100,14 +96,14 @@ class MLPDiscriminator(nn.Module):
         dropout: float = 0.0,
     ):
         super().__init__()
-        self.in_shape = _shape(in_shape, "in_shape")
-        hidden, depth = _positive_int(hidden, "hidden"), _positive_int(depth, "depth")
+        self.in_shape = check_shape(in_shape, "in_shape")
+        hidden, depth = check_int(hidden, "hidden", 1), check_int(depth, "depth", 1)
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
         layers: list[nn.Module] = [nn.Flatten()]  # (N, prod(in_shape))
         width = math.prod(self.in_shape)
         for _ in range(depth):
-            layers += [nn.Linear(width, hidden), _activation(activation)]  # (N, hidden)
+            layers += [nn.Linear(width, hidden), activation_layer(activation)]  # (N, hidden)
             if dropout:
                 layers.append(nn.Dropout(dropout))
             width = hidden

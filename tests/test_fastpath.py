@@ -5,40 +5,47 @@ import torch
 from training_helpers import assert_captured_matches_eager
 
 from gancourse import data, dcgan, nets, techniques
-from gancourse import train as train_mod
+from gancourse.hooks import Hook
 from gancourse.train import train
+from gancourse.training import fastpath
 from gancourse.wasserstein import WeightClipping, WGANGPObjective
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="the captured step needs CUDA")
 
 
-def test_cpu_falls_back_to_the_eager_loop_and_says_so_once(monkeypatch, capsys):
-    monkeypatch.setattr(train_mod, "_said", set())
+def test_cpu_trains_the_plain_way_and_says_so_once_plainly(monkeypatch, capsys):
+    monkeypatch.setattr(fastpath, "_said", set())
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # as on a machine without a GPU
     ring = data.sample_ring(512, seed=0)
     for _ in range(2):
         torch.manual_seed(0)
         G, D = nets.toy_gan(hidden=16, depth=1)
         run = train(G, D, ring, steps=6, batch_size=32, progress=False, fast=True)
         assert run.steps == 6
-    lines = [line for line in capsys.readouterr().out.splitlines() if "eager loop" in line]
-    assert lines == ["gancourse.train: CUDA-graph capture needs CUDA (device is cpu); using the eager loop"]
+    lines = [line for line in capsys.readouterr().out.splitlines() if "gancourse.train" in line]
+    assert lines == ["gancourse.train: this machine has no GPU, so it trains the plain way: one step after another"]
 
 
 def test_a_hook_runs_eagerly_on_cuda_unless_it_declares_itself_graph_safe():
     """A replayed graph runs no Python: a user's hook that counts or reads state.step must force the eager loop
     (needs_host defaults to True); the built-in device-only hooks opt in to the captured step."""
 
-    class CountSteps(train_mod.Hook):  # a learner's hook: Python every step
+    class CountSteps(Hook):  # a learner's hook: Python every step
         def after_step(self, state):
             self.n = getattr(self, "n", 0) + 1
 
-    cuda_device, ring = torch.device("cuda"), data.sample_ring(64, seed=0)  # _fast_path only reads device.type
-    use, why = train_mod._fast_path(None, cuda_device, ring, [CountSteps()], steps_left=100)
-    assert not use and why == "CountSteps needs the host every step"
+    cuda_device = torch.device("cuda")  # why_not only reads device.type
+
+    def why(hooks, host_data=False, steps_left=100, fast=None):
+        return fastpath.why_not(fast, cuda_device, host_data, hooks, steps_left)
+
+    assert why([CountSteps()]) == "CountSteps needs the host every step, so this run trains the plain way"
     for hook in (techniques.EMA(0.99), WeightClipping(0.01)):
-        assert train_mod._fast_path(None, cuda_device, ring, [hook], steps_left=100) == (True, ""), hook
+        assert why([hook]) is None, hook  # None: the captured step runs
     for hook in (techniques.InstanceNoise(0.1), techniques.HistoricalAveraging()):
-        assert not train_mod._fast_path(None, cuda_device, ring, [hook], steps_left=100)[0], hook
+        assert why([hook]), hook
+    assert "sampler" in why([], host_data=True)
+    assert why([], steps_left=fastpath.WARMUP_STEPS) == "" and why([], fast=False) == ""  # plain, nothing to say
 
 
 def test_eager_and_fast_false_agree_on_cpu():

@@ -5,15 +5,7 @@ gancourse.train.train in segments of --eval-every generator steps and, after eac
 10,000 samples of G, of its EMA (0.999) and of the EMA with the latent scaled by 0.8, with the course's
 classifier. Prints and appends one JSON line per evaluation to --out. Steps, not seconds, are the
 comparable unit when several processes share the GPU; the chosen recipe is then timed alone by the bench.
-
-Session 2 (H100) tried plain, dropout in D, DiffAugment translation (with dropout, with hinge + spectral
-norm), LSGAN and label smoothing to 20,000 steps: all ended between 7.5 and 7.95. Session 3 (no GPU) added
-the next candidates, untried: a linear learning-rate decay to 0 over --steps (set per segment: each train()
-call captures its own graph, so the rate is constant within a segment), a deeper generator (a 3x3 conv
-after each upsampling, and 28x28 features before the output conv), a wider D, and the R1 penalty
-(Mescheder et al. 2018) on a D without batch norm. Session 4 (no GPU) added DiffAugment's cutout beside its
-translation, top-k generator updates (Sinha et al. 2020: G learns only
-from the fakes D rates most real), batch 512 (more images per second on the H100) and a deeper G with translation.
+What each recipe is and what the sessions found: docs/benchmarks.md ("The GPU tools and what each session tried").
 """
 
 from __future__ import annotations
@@ -196,7 +188,7 @@ RECIPES = {
     "ls_smooth": {"label": 0.9},
     "aug_lr1e-4": {"aug": True, "lr": 1e-4},
     "aug_hinge_sn": {"aug": True, "objective": "hinge", "sn": True, "bn_d": False, "betas": (0.0, 0.9)},
-    # session 3's candidates (untried)
+    # candidates not yet run on a GPU (docs/benchmarks.md)
     "decay": {"decay": True},
     "aug_decay": {"aug": True, "decay": True},
     "deep_g": {"deep_g": True},
@@ -204,7 +196,6 @@ RECIPES = {
     "wide_d_aug": {"aug": True, "d_width": 128},
     "r1": {"objective": "r1", "gamma": 1.0, "bn_d": False},
     "r1_aug_decay": {"objective": "r1", "gamma": 1.0, "bn_d": False, "aug": True, "decay": True},
-    # session 4 (no GPU): untried
     "aug_cutout": {"aug": True, "cutout": True},
     "aug_cutout_decay": {"aug": True, "cutout": True, "decay": True},
     "topk_aug": {"objective": "topk", "aug": True},
@@ -239,9 +230,8 @@ def build(cfg: dict, device):
 def looks(x: torch.Tensor) -> tuple[float, float]:
     """Stroke mass (the share of pixels above mid-grey) and sharpness (metrics.laplacian_variance) of digits x.
 
-    The classifier penalises both: held-out real digits score 9.70, blurred by a 3 x 3 binomial kernel 9.19,
-    with strokes thickened by a 3 x 3 max filter 8.61 (session 4). A recipe whose samples are blurrier or
-    bolder than the data is capped by that, whatever their shapes.
+    The classifier marks down blurred and bold digits (docs/benchmarks.md): a recipe whose samples are blurrier
+    or bolder than the data is capped by that, whatever their shapes.
     """
     return round((x > 0).double().mean().item(), 4), round(metrics.laplacian_variance(x.cpu()), 4)
 

@@ -6,7 +6,7 @@
 now trains 24,000 / 10,000), and prints one JSON line per segment: modes, % high quality, seconds. The GPU machine
 has no Jupyter; tools/gpu_session.sh starts the six runs of the target (grid and ring, seeds 0-2) at once.
 
-Two remedies for the oscillating high-quality share seen on the H100 (session 2), untried there:
+Two remedies for the oscillating high-quality share seen on the H100 (docs/benchmarks.md):
 `--decay-from K` decays both learning rates linearly to 0 from step K to the last step (each segment takes the
 schedule's value at its middle and keeps it: each train() call captures its own graph), and `--ema 0.999` also
 scores an exponential moving average of G's weights.
