@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from gancourse.checks import CheckFailed
 from gancourse.checks import ex03 as check
@@ -52,6 +53,8 @@ def test_other_correct_forms_pass():
     check.steps_to_grow(lambda lr, factor: np.int64(steps_to_grow(lr, factor)))  # a NumPy integer
     check.steps_to_grow(lambda lr, factor: float(steps_to_grow(lr, factor)))  # a whole float
     check.steps_to_grow(_steps_by_simulation)
+    check.dirac_gan_grad(lambda t, p, g: np.array(dirac_gan_grad(t, p, g), dtype=np.float32))  # float32 precision
+    check.extragradient_step(lambda x, y, lr: torch.tensor(extragradient_step(x, y, lr), dtype=torch.float32))
 
 
 def _dirac_exp_of_non_positive(theta, psi, gp_weight):

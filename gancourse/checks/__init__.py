@@ -79,7 +79,13 @@ FLOAT32_RTOL = 32 * float(np.finfo(np.float32).eps)
 
 def _tolerance_for(got, expected, rtol: float, atol: float) -> tuple[float, float]:
     """(rtol, atol), widened to float32's precision when ``got`` is a float32 tensor or array."""
-    dtype = got.dtype if isinstance(got, (torch.Tensor, np.ndarray, np.generic)) else None
+    if isinstance(got, (torch.Tensor, np.ndarray, np.generic)):
+        dtype = got.dtype
+    else:  # a tuple or list of float32 numbers counts as float32 too
+        try:
+            dtype = np.asarray(got).dtype
+        except (TypeError, ValueError, RuntimeError):
+            dtype = None
     if dtype not in (torch.float32, np.float32):
         return rtol, atol
     exp_arr = np.asarray(expected, dtype=np.float64)

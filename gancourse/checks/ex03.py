@@ -35,7 +35,8 @@ def simultaneous_step(fn) -> None:
     """Exercise 3.1: one step of simultaneous gradient descent-ascent on f = x*y."""
     for x, y, lr in POINTS:
         what = f"simultaneous_step(x={x}, y={y}, lr={lr})"
-        got = _pair(fn(x, y, lr), "3.1", what)
+        raw = fn(x, y, lr)
+        got = _pair(raw, "3.1", what)
         expected = games.simulate((x, y), 1, lr, "simultaneous")[1]
         x_alt = x - lr * y
         hint = _diagnose(
@@ -54,7 +55,7 @@ def simultaneous_step(fn) -> None:
             ],
         )
         expect_close(
-            got,
+            raw,
             expected,
             "3.1",
             what,
@@ -69,7 +70,8 @@ def extragradient_step(fn) -> None:
     """Exercise 3.2: one extragradient step on f = x*y (look ahead, then step from the old point)."""
     for x, y, lr in POINTS:
         what = f"extragradient_step(x={x}, y={y}, lr={lr})"
-        got = _pair(fn(x, y, lr), "3.2", what)
+        raw = fn(x, y, lr)
+        got = _pair(raw, "3.2", what)
         expected = games.simulate((x, y), 1, lr, "extragradient")[1]
         xh, yh = x - lr * y, y + lr * x
         hint = _diagnose(
@@ -90,7 +92,7 @@ def extragradient_step(fn) -> None:
             ],
         )
         expect_close(
-            got,
+            raw,
             expected,
             "3.2",
             what,
@@ -140,7 +142,7 @@ def dirac_gan_grad(fn) -> None:
             fail(
                 "3.4", f"{what} raised {type(err).__name__} ({err}) at psi * theta = {psi * theta:g}", _SAFE_SLOPE_HINT
             )
-        got = _pair(got, "3.4", what)
+        _pair(got, "3.4", what)
         expected = games.dirac_gan_grad(gp_weight)(theta, psi)
         large = abs(psi * theta) > 700
         expect_close(
