@@ -3,12 +3,14 @@
 The xy game min_x max_y x*y under simultaneous and alternating gradient descent-ascent, the
 extragradient method (Korpelevich 1976) and optimistic GDA (Daskalakis, Ilyas, Syrgkanis & Zeng
 2018, "Training GANs with Optimism"); the Dirac-GAN of Mescheder, Geiger & Nowozin 2018, "Which
-Training Methods for GANs do actually Converge?", with and without a gradient penalty.
+Training Methods for GANs do actually Converge?", under the saturating, non-saturating and WGAN
+losses, with a zero-centred (R1) or one-centred (WGAN-GP) gradient penalty, or with instance noise.
 Taught in notebooks/03_xy_game.ipynb.
 
 Convention: a game is given by its gradient field ``grad(x, y) -> (gx, gy)``; player x descends
 (x <- x - lr * gx) and player y ascends (y <- y + lr * gy). For a zero-sum game f these are
-(df/dx, df/dy); in general each player's own gradient (the Dirac-GAN's penalty acts on y only).
+(df/dx, df/dy); in general each player's own gradient (the Dirac-GAN's penalty acts on y only, and
+its non-saturating generator descends a loss of its own).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections.abc import Callable
 import numpy as np
 
 METHODS = ("simultaneous", "alternating", "extragradient", "optimistic")
-DIRAC_LOSSES = ("gan", "wgan")
+DIRAC_LOSSES = ("gan", "non-saturating", "wgan")
 
 Grad = Callable[[float, float], tuple[float, float]]
 
@@ -33,24 +35,58 @@ def _sigmoid(t):
     return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(t, dtype=np.float64)))  # no overflow for large |t|
 
 
-def dirac_gan_grad(gp_weight: float = 0.0, loss: str = "gan") -> Grad:
-    """Gradient field (theta, psi) -> (dL/dtheta, d(L - gp_weight/2 psi^2)/dpsi) of the Dirac-GAN."""
-    # Data delta_0, generator delta_theta, discriminator D(x) = psi * x: L(theta, psi) = f(psi * theta) + f(0),
-    # f(t) = -log(1 + exp(-t)) for loss="gan", f(t) = t for "wgan". theta (player x) minimises L; psi (player y)
-    # maximises L minus the zero-centred (R1) penalty gp_weight/2 * |grad_x D|^2 = gp_weight/2 * psi^2.
-    if isinstance(gp_weight, bool) or not isinstance(gp_weight, (int, float, np.integer, np.floating)):
-        raise TypeError(f"gp_weight must be a number, got {type(gp_weight).__name__} ({gp_weight!r})")
-    if not (math.isfinite(gp_weight) and gp_weight >= 0):
-        raise ValueError(f"gp_weight must be a finite number >= 0, got {gp_weight!r}")
+# Instance noise: expectations over z ~ N(0, 1) by the trapezoid rule on [-10, 10] (step 0.01; within 1e-14 of
+# scipy.integrate.quad for the Dirac-GAN's terms even at psi * noise_std = 40, where a sigmoid in z is steep, and
+# deterministic, so a trajectory is the same on every machine).
+_NOISE_NODES = np.linspace(-10.0, 10.0, 2001)
+_NOISE_WEIGHTS = np.exp(-0.5 * _NOISE_NODES**2)
+_NOISE_WEIGHTS = _NOISE_WEIGHTS / _NOISE_WEIGHTS.sum()
+
+
+def _check_number(value, name: str, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} ({value!r})")
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"{name} ({what}) must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def dirac_gan_grad(
+    gp_weight: float = 0.0, loss: str = "gan", *, gp_center: float = 0.0, noise_std: float = 0.0
+) -> Grad:
+    """Gradient field (theta, psi) -> (the generator's gradient, the discriminator's) of the Dirac-GAN."""
+    # Data delta_0, generator delta_theta, discriminator D(x) = psi * x: L(theta, psi) = f(psi * theta) + f(-psi * 0)
+    # with f(t) = -log(1 + exp(-t)) ("gan", "non-saturating") or f(t) = t ("wgan"). psi (player y) maximises
+    # L - gp_weight/2 * (|grad_x D| - gp_center)^2 = L - gp_weight/2 * (|psi| - gp_center)^2: gp_center 0 is the
+    # zero-centred (R1) penalty, 1 the one-centred penalty of WGAN-GP. theta (player x) minimises L, or with the
+    # non-saturating loss -f(-psi * theta). noise_std > 0 adds instance noise: real and generated samples are both
+    # blurred by N(0, noise_std^2), and each term is its expectation over the noise.
+    gp_weight = _check_number(gp_weight, "gp_weight", "the penalty's weight")
+    gp_center = _check_number(gp_center, "gp_center", "the gradient norm the penalty aims at")
+    noise_std = _check_number(noise_std, "noise_std", "the instance noise's standard deviation")
     if loss not in DIRAC_LOSSES:
         raise ValueError(f"loss must be one of {DIRAC_LOSSES}, got {loss!r}")
-    gp_weight = float(gp_weight)
+    offsets, weights = (noise_std * _NOISE_NODES, _NOISE_WEIGHTS) if noise_std > 0 else (np.zeros(1), np.ones(1))
+
+    def f_prime(t):
+        return np.ones_like(t) if loss == "wgan" else _sigmoid(-t)  # f'(t) = 1 / (1 + e^t) for the GAN's f
 
     def grad(theta, psi):
-        slope = _sigmoid(-psi * theta) if loss == "gan" else 1.0  # f'(psi * theta)
-        return psi * slope, theta * slope - gp_weight * psi
+        theta_, psi_ = np.asarray(theta, dtype=np.float64)[..., None], np.asarray(psi, dtype=np.float64)[..., None]
+        x_fake, x_real = theta_ + offsets, offsets  # (..., n): the samples (n = 1 without noise)
+        slope_fake, slope_real = f_prime(psi_ * x_fake), f_prime(-psi_ * x_real)
+        if loss == "non-saturating":  # d/dtheta of -f(-psi * theta)
+            d_theta = psi * (f_prime(-psi_ * x_fake) @ weights)
+        else:  # d/dtheta of L
+            d_theta = psi * (slope_fake @ weights)
+        d_psi = (x_fake * slope_fake) @ weights - (x_real * slope_real) @ weights  # d/dpsi of L
+        d_penalty = gp_weight * (np.abs(psi) - gp_center) * np.sign(psi)  # d/dpsi of gp_weight/2 (|psi| - c)^2
+        return d_theta, d_psi - d_penalty
 
-    grad.__doc__ = f"Dirac-GAN gradient field (loss={loss!r}, gp_weight={gp_weight:g})."
+    grad.__doc__ = (
+        f"Dirac-GAN gradient field (loss={loss!r}, gp_weight={gp_weight:g}, gp_center={gp_center:g}, "
+        f"noise_std={noise_std:g})."
+    )
     return grad
 
 

@@ -59,6 +59,11 @@ def fit_reverse_kl_ref(p_pdf, mu0, sigma0):
     return _fit(p_pdf, mu0, sigma0, _reverse_kl)
 
 
+def forward_fit_sigma_ref(weights, means, stds):
+    mean = np.sum(weights * means)
+    return math.sqrt(np.sum(weights * (stds**2 + means**2)) - mean**2)
+
+
 # ----------------------------------------------------------------------------- mutants
 
 
@@ -161,6 +166,34 @@ def fit_hard_coded(p_pdf, mu0, sigma0):  # the far target's components, nearest 
     return (-2.0, 0.6) if mu0 < 0.5 else (3.0, 0.8)
 
 
+def sigma_copied(weights, means, stds):  # the number the assignment's cell prints, for every mixture
+    return 1.9526
+
+
+def sigma_variance(weights, means, stds):  # the variance, not sigma
+    return forward_fit_sigma_ref(weights, means, stds) ** 2
+
+
+def sigma_between_modes(weights, means, stds):  # only the spread of the means
+    return math.sqrt(np.sum(weights * means**2) - np.sum(weights * means) ** 2)
+
+
+def sigma_within_modes(weights, means, stds):  # only the components' own spread
+    return math.sqrt(np.sum(weights * stds**2))
+
+
+def sigma_equal_weights(weights, means, stds):
+    return forward_fit_sigma_ref(np.full(len(weights), 1 / len(weights)), means, stds)
+
+
+def sigma_average(weights, means, stds):  # the average within-mode sigma
+    return float(weights @ stds)
+
+
+def sigma_unweighted_mean(weights, means, stds):  # the mixture's mean without its weights
+    return math.sqrt(np.sum(weights * (stds**2 + means**2)) - np.mean(means) ** 2)
+
+
 # ----------------------------------------------------------------------------- tests
 
 CASES = {
@@ -171,6 +204,18 @@ CASES = {
     "reverse_kl_fit": (
         (fit_reverse_kl_ref,),
         [(fit_forward_kl,), (fit_no_entropy,), (fit_returns_variance,), (fit_js,), (fit_hard_coded,)],
+    ),
+    "forward_fit_sigma": (
+        (forward_fit_sigma_ref,),
+        [
+            (sigma_copied,),
+            (sigma_variance,),
+            (sigma_between_modes,),
+            (sigma_within_modes,),
+            (sigma_equal_weights,),
+            (sigma_average,),
+            (sigma_unweighted_mean,),
+        ],
     ),
 }
 
@@ -222,19 +267,63 @@ def test_reverse_fit_accepts_other_optimisers(method):
     ex01.reverse_kl_fit(fit)
 
 
-def test_forward_fit_answer():
-    weights, means, stds = np.array([0.25, 0.75]), np.array([-1.0, 3.0]), np.array([0.5, 1.0])
-    variance = weights @ (stds**2 + means**2) - (weights @ means) ** 2
-    ex01.answer_forward_fit_sigma(math.sqrt(variance))
-    ex01.answer_forward_fit_sigma(np.float64(math.sqrt(variance)) + 5e-4)
-    wrong = [
-        variance,  # the variance, not sigma
-        math.sqrt(weights @ means**2 - (weights @ means) ** 2),  # between-mode spread only
-        math.sqrt(0.5 * (stds**2 + means**2).sum() - (means.mean()) ** 2),  # equal weights
-        float(stds @ weights),  # the average within-mode sigma
-    ]
-    for answer in wrong:
-        with pytest.raises(CheckFailed, match="Exercise 1.6"):
-            ex01.answer_forward_fit_sigma(answer)
-    with pytest.raises(CheckFailed, match="number"):
-        ex01.answer_forward_fit_sigma("2.0 or so")
+def test_forward_fit_sigma_messages():
+    with pytest.raises(CheckFailed, match="that is the variance"):
+        ex01.forward_fit_sigma(sigma_variance)
+    with pytest.raises(
+        CheckFailed, match=r"means=\[-2.0, 2.0\].*expected 2.06155, got 1.9526"
+    ):  # copied: fails elsewhere
+        ex01.forward_fit_sigma(lambda w, m, s: forward_fit_sigma_ref(w, m, s) if len(w) == 2 and m[0] == -1 else 1.9526)
+    with pytest.raises(CheckFailed, match="one number"):
+        ex01.forward_fit_sigma(lambda w, m, s: np.array([1.0, 2.0]))
+    ex01.forward_fit_sigma(lambda w, m, s: np.array([forward_fit_sigma_ref(w, m, s)]))  # a size-1 array is one number
+
+
+def test_forward_cases_match_a_numerical_fit():
+    """The moment-matching answer is the minimiser of the forward KL, on every mixture the check uses."""
+    from gancourse import data
+
+    x = np.linspace(-25, 25, 20001)
+    for weights, means, stds in ex01.FORWARD_CASES:
+        px = data.mixture_pdf_1d(x, means, stds, weights)
+
+        def forward_kl(t, px=px):
+            log_q = -0.5 * ((x - t[0]) / math.exp(t[1])) ** 2 - t[1] - 0.5 * math.log(2 * math.pi)
+            return integrate.trapezoid(px * (np.log(px + 1e-300) - log_q), x)
+
+        res = optimize.minimize(forward_kl, [0.0, 0.0], method="Nelder-Mead", options={"xatol": 1e-9, "fatol": 1e-14})
+        expected = forward_fit_sigma_ref(*(np.array(v) for v in (weights, means, stds)))
+        assert math.exp(res.x[1]) == pytest.approx(expected, rel=1e-4)
+
+
+def _kl_float32(p, q):
+    import torch
+
+    p, q = torch.tensor(p, dtype=torch.float32), torch.tensor(q, dtype=torch.float32)
+    support = p > 0
+    return (p[support] * torch.log(p[support] / q[support])).sum()  # a 0-d float32 tensor
+
+
+def _js_float32(p, q):
+    p, q = np.asarray(p, dtype=np.float32), np.asarray(q, dtype=np.float32)
+    m = (p + q) / 2
+
+    def kl_to_m(a):
+        support = a > 0
+        return np.sum(a[support] * np.log(a[support] / m[support]))
+
+    return 0.5 * kl_to_m(p) + 0.5 * kl_to_m(q)  # a np.float32
+
+
+def test_float32_answers_are_held_to_float32_precision():
+    """A right answer computed in float32 passes; the same mistake in float32 still fails."""
+    assert _kl_float32(np.array([0.36, 0.48, 0.16]), np.full(3, 1 / 3)).item() != pytest.approx(0.0852996, rel=1e-9)
+    ex01.kl(_kl_float32)
+    ex01.js(_js_float32)
+    with pytest.raises(CheckFailed, match="natural logarithm"):
+        ex01.kl(lambda p, q: _kl_float32(p, q) / math.log(2))
+
+
+def test_a_failing_message_shows_the_digits_that_differ():
+    with pytest.raises(CheckFailed, match=r"expected 0\.0852996, got 0\.08529961\n"):  # equal in 6 digits
+        ex01.kl(lambda p, q: kl_ref(p, q) + 1e-8)

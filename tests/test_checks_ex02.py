@@ -96,6 +96,10 @@ def value_log2(p_real, p_fake, lo, hi):
     return value_at_optimum_ref(p_real, p_fake, lo, hi) / math.log(2)
 
 
+def value_ignores_the_interval(p_real, p_fake, lo, hi):  # over all the mass, whatever [lo, hi] it is given
+    return value_at_optimum_ref(p_real, p_fake, -20, 20)
+
+
 def grad_norm_non_saturating(G, D, z):
     loss = -F.logsigmoid(D(G(z))).mean()
     grads = torch.autograd.grad(loss, list(G.parameters()))
@@ -124,6 +128,44 @@ def grad_norm_accumulates(G, D, z):
     return torch.sqrt(sum((p.grad**2).sum() for p in G.parameters())).item()
 
 
+def grad_norm_leaves_d_grads(G, D, z):
+    G.zero_grad()  # G's .grad is fresh at every call, but backward() fills D's as well and nothing clears them
+    loss = F.logsigmoid(-D(G(z))).mean()
+    loss.backward()
+    norm = torch.sqrt(sum((p.grad**2).sum() for p in G.parameters())).item()
+    G.zero_grad()
+    return norm
+
+
+def grad_norm_leaves_g_grads(G, D, z):
+    G.zero_grad()  # right at every call, but the last call's gradients stay in G's .grad
+    loss = F.logsigmoid(-D(G(z))).mean()
+    grads = torch.autograd.grad(loss, list(G.parameters()))
+    for p, g in zip(G.parameters(), grads):
+        p.grad = g.clone()
+    return torch.sqrt(sum((g**2).sum() for g in grads)).item()
+
+
+def gradient_ratio_ref(d):
+    return (1 - d) / d
+
+
+def ratio_copied(d):  # the number the assignment's cell prints at d = 0.01
+    return 99.0
+
+
+def ratio_inverted(d):
+    return d / (1 - d)
+
+
+def ratio_signed(d):  # the two gradients themselves are both negative: their ratio is positive
+    return -(1 - d) / d
+
+
+def ratio_one_over_d(d):  # the small-d approximation
+    return 1 / d
+
+
 def grad_norm_steps(G, D, z):
     value = saturating_grad_norm_ref(G, D, z)
     with torch.no_grad():
@@ -148,7 +190,13 @@ CASES = {
     ),
     "value_at_optimum": (
         (value_at_optimum_ref,),
-        [(value_d_half,), (value_no_fake_term,), (value_is_js,), (value_log2,)],
+        [
+            (value_d_half,),
+            (value_no_fake_term,),
+            (value_is_js,),
+            (value_log2,),
+            (value_ignores_the_interval,),
+        ],
     ),
     "saturating_grad_norm": (
         (saturating_grad_norm_ref,),
@@ -160,8 +208,11 @@ CASES = {
             (grad_norm_accumulates,),
             (grad_norm_steps,),
             (grad_norm_of_d,),
+            (grad_norm_leaves_d_grads,),
+            (grad_norm_leaves_g_grads,),
         ],
     ),
+    "gradient_ratio": ((gradient_ratio_ref,), [(ratio_copied,), (ratio_inverted,), (ratio_one_over_d,)]),
 }
 
 (
@@ -184,9 +235,40 @@ def test_accumulation_message():
         ex02.saturating_grad_norm(grad_norm_accumulates)
 
 
-def test_gradient_ratio_answer():
-    ex02.answer_gradient_ratio(99.0)
-    ex02.answer_gradient_ratio(torch.tensor(99.01))
-    for wrong in [100.0, 1 / 99, 0.99, 1.0, 0.01]:
-        with pytest.raises(CheckFailed, match="Exercise 2.5"):
-            ex02.answer_gradient_ratio(wrong)
+def test_messages_name_the_mistake():
+    with pytest.raises(CheckFailed, match=r"left gradients in the .grad of D[\s\S]*accumulates"):
+        ex02.saturating_grad_norm(grad_norm_leaves_d_grads)
+    with pytest.raises(CheckFailed, match=r"moved right by 50, on \[30, 70\][\s\S]*the interval you are given"):
+        ex02.value_at_optimum(value_ignores_the_interval)
+    with pytest.raises(CheckFailed, match=r"gradient_ratio\(0.3\)"):  # the printed value alone passes nothing
+        ex02.gradient_ratio(lambda d: 99.0 if d == 0.01 else 0.0)
+
+
+def test_gradient_ratio_rejects_a_signed_ratio():
+    with pytest.raises(CheckFailed, match="Exercise 2.5"):
+        ex02.gradient_ratio(ratio_signed)
+
+
+def test_other_right_answers_pass():
+    """A stabilising epsilon in D*'s denominator, float32 arithmetic, and autograd for the ratio are right too."""
+    ex02.optimal_d(lambda p_real, p_fake: p_real / (p_real + p_fake + 1e-8))
+    ex02.optimal_d(lambda p_real, p_fake: torch.as_tensor(p_real).float() / torch.as_tensor(p_real + p_fake).float())
+    ex02.gan_value(lambda d_real, d_fake: gan_value_ref(d_real.float(), d_fake.float()))
+
+    def ratio_by_autograd(d):
+        logit = torch.logit(torch.tensor(d, dtype=torch.float64)).requires_grad_(True)
+        (saturating,) = torch.autograd.grad(F.logsigmoid(-logit), logit)
+        (non_saturating,) = torch.autograd.grad(-F.logsigmoid(logit), logit)
+        return (non_saturating / saturating).item()
+
+    ex02.gradient_ratio(ratio_by_autograd)
+    ex02.saturating_grad_norm(_grad_norm_by_backward_cleaned_up)
+
+
+def _grad_norm_by_backward_cleaned_up(G, D, z):
+    loss = F.logsigmoid(-D(G(z))).mean()
+    loss.backward()
+    norm = torch.sqrt(sum((p.grad**2).sum() for p in G.parameters())).item()
+    G.zero_grad(set_to_none=True)
+    D.zero_grad(set_to_none=False)  # zeros left behind add nothing: accepted
+    return norm

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from gancourse.checks import CheckFailed
 from gancourse.checks import ex03 as check
@@ -25,11 +26,12 @@ def spectral_radius(matrix):
 
 
 def dirac_gan_grad(theta, psi, gp_weight):
-    slope = 1.0 / (1.0 + math.exp(psi * theta))
+    slope = 0.5 * (1.0 - math.tanh(psi * theta / 2))  # f'(t) = 1 / (1 + e^t), safe for any t
     return psi * slope, theta * slope - gp_weight * psi
 
 
-ANSWER_3_5 = 140
+def steps_to_grow(lr, factor):
+    return math.ceil(2 * math.log(factor) / math.log(1 + lr**2))
 
 
 def test_reference_solutions_pass(capsys):
@@ -37,8 +39,7 @@ def test_reference_solutions_pass(capsys):
     check.extragradient_step(extragradient_step)
     check.spectral_radius(spectral_radius)
     check.dirac_gan_grad(dirac_gan_grad)
-    check.answer_doubling_steps(ANSWER_3_5)
-    check.answer_doubling_steps(np.int64(140))
+    check.steps_to_grow(steps_to_grow)
     out = capsys.readouterr().out
     assert all(f"Exercise 3.{k}: passed" in out for k in range(1, 6))
 
@@ -46,9 +47,27 @@ def test_reference_solutions_pass(capsys):
 def test_other_correct_forms_pass():
     check.simultaneous_step(lambda x, y, lr: np.array([x - lr * y, y + lr * x]))  # an array, not a tuple
     check.spectral_radius(lambda m: max(abs(np.linalg.eigvals(m))))  # a NumPy scalar
-    check.dirac_gan_grad(  # the tanh form of f'
-        lambda t, p, g: (p * 0.5 * (1 - math.tanh(p * t / 2)), t * 0.5 * (1 - math.tanh(p * t / 2)) - g * p)
-    )
+    check.dirac_gan_grad(_dirac_exp_of_non_positive)  # exp of -|t| only
+    with np.errstate(over="ignore"):  # np.exp overflows to inf, and 1 / (1 + inf) = 0 is the right limit
+        check.dirac_gan_grad(lambda t, p, g: (p / (1 + np.exp(p * t)), t / (1 + np.exp(p * t)) - g * p))
+    check.steps_to_grow(lambda lr, factor: np.int64(steps_to_grow(lr, factor)))  # a NumPy integer
+    check.steps_to_grow(lambda lr, factor: float(steps_to_grow(lr, factor)))  # a whole float
+    check.steps_to_grow(_steps_by_simulation)
+    check.dirac_gan_grad(lambda t, p, g: np.array(dirac_gan_grad(t, p, g), dtype=np.float32))  # float32 precision
+    check.extragradient_step(lambda x, y, lr: torch.tensor(extragradient_step(x, y, lr), dtype=torch.float32))
+
+
+def _dirac_exp_of_non_positive(theta, psi, gp_weight):
+    t = psi * theta
+    slope = 1 / (1 + math.exp(t)) if t <= 0 else math.exp(-t) / (1 + math.exp(-t))
+    return psi * slope, theta * slope - gp_weight * psi
+
+
+def _steps_by_simulation(lr, factor):  # a right answer found by playing, not by the formula
+    x, y, t = 1.0, 0.0, 0
+    while math.hypot(x, y) < factor:
+        x, y, t = x - lr * y, y + lr * x, t + 1
+    return t
 
 
 # ---------------------------------------------------------------- mutants
@@ -135,29 +154,71 @@ def _sig(t):
 )
 def test_dirac_gan_grad_rejects(mutant):
     with pytest.raises(CheckFailed, match="Exercise 3.4"):
-        check.dirac_gan_grad(mutant)
+        check.dirac_gan_grad(_safe(mutant))
+
+
+def _safe(fn):
+    """The mutant with its overflows turned into the large-argument limits, so that only its mistake is tested."""
+
+    def wrapped(t, p, g):
+        try:
+            return fn(t, p, g)
+        except OverflowError:
+            return (0.0, -g * p) if p * t > 0 else (p, t - g * p)
+
+    return wrapped
+
+
+def _dirac_math_exp(theta, psi, gp_weight):  # right for small psi * theta; math.exp(900) overflows
+    slope = 1.0 / (1.0 + math.exp(psi * theta))
+    return psi * slope, theta * slope - gp_weight * psi
+
+
+def _dirac_exp_ratio(theta, psi, gp_weight):  # np.exp(-t) / (1 + np.exp(-t)) is inf / inf = nan at t = -900
+    e = np.exp(-psi * theta)
+    return psi * e / (1 + e), theta * e / (1 + e) - gp_weight * psi
+
+
+def test_dirac_gan_grad_rejects_an_unsafe_slope():
+    with pytest.raises(CheckFailed, match=r"OverflowError[\s\S]*exp of a non-positive number"):
+        check.dirac_gan_grad(_dirac_math_exp)
+    with np.errstate(over="ignore", invalid="ignore"), pytest.raises(CheckFailed, match=r"nan[\s\S]*inf / inf"):
+        check.dirac_gan_grad(_dirac_exp_ratio)
 
 
 @pytest.mark.parametrize(
     "wrong",
     [
-        139,  # the approximation exp(eta^2 t / 2) = 2
-        70,  # forgot the square root: (1 + eta^2)^t >= 2
-        8,  # (1 + eta)^t >= 2
-        139.3,  # not rounded up to a whole step
-        141,  # one step too many
+        lambda lr, f: 140,  # the number the assignment's cell prints for lr = 0.1, factor 2
+        lambda lr, f: math.ceil(2 * math.log(f) / lr**2),  # the approximation exp(lr^2 t / 2) = factor
+        lambda lr, f: math.ceil(math.log(f) / math.log(1 + lr**2)),  # forgot the square root
+        lambda lr, f: math.ceil(math.log(f) / math.log(1 + lr)),  # (1 + lr)^t >= factor
+        lambda lr, f: math.floor(2 * math.log(f) / math.log(1 + lr**2)),  # rounded down
+        lambda lr, f: round(2 * math.log(f) / math.log(1 + lr**2)),  # rounded to the nearest
+        lambda lr, f: 2 * math.log(f) / math.log(1 + lr**2),  # not a whole number of steps
+        lambda lr, f: math.ceil(2 * math.log(f) / math.log(1 + lr**2)) + 1,  # one step too many
     ],
 )
-def test_answer_doubling_steps_rejects(wrong):
+def test_steps_to_grow_rejects(wrong):
     with pytest.raises(CheckFailed, match="Exercise 3.5"):
-        check.answer_doubling_steps(wrong)
+        check.steps_to_grow(wrong)
 
 
-def test_the_answer_is_what_the_simulation_shows():
+def test_steps_to_grow_names_the_rounding():
+    with pytest.raises(CheckFailed, match="round up"):
+        check.steps_to_grow(lambda lr, f: math.floor(2 * math.log(f) / math.log(1 + lr**2)))
+    with pytest.raises(CheckFailed, match="one number"):
+        check.steps_to_grow(lambda lr, f: [1, 2])
+
+
+@pytest.mark.parametrize("lr, factor", check.GROWTH_CASES)
+def test_the_growth_cases_are_what_the_simulation_shows_and_far_from_ties(lr, factor):
     from gancourse import games
 
-    r = games.radius(games.simulate((1.0, 0.0), 300, 0.1, "simultaneous"))
-    assert int(np.argmax(r >= 2)) == ANSWER_3_5
+    exact = 2 * math.log(factor) / math.log1p(lr**2)
+    assert factor == 1.0 or 0.1 < exact - math.floor(exact) < 0.9  # no case decided by rounding
+    r = games.radius(games.simulate((1.0, 0.0), math.ceil(exact) + 5, lr, "simultaneous"))
+    assert int(np.argmax(r >= factor)) == steps_to_grow(lr, factor) == _steps_by_simulation(lr, factor)
 
 
 @pytest.mark.parametrize(
@@ -167,6 +228,7 @@ def test_the_answer_is_what_the_simulation_shows():
         (check.extragradient_step, "3.2"),
         (check.spectral_radius, "3.3"),
         (check.dirac_gan_grad, "3.4"),
+        (check.steps_to_grow, "3.5"),
     ],
 )
 def test_not_implemented_passes_through(fn, name):

@@ -243,3 +243,20 @@ def test_not_implemented_passes_through(fn, name):
 
     with pytest.raises(NotImplementedError, match=f"Exercise {name}"):
         fn(stub)
+
+
+def test_float32_answers_pass_and_an_array_message_shows_where_it_differs():
+    import torch
+
+    check.running_surplus(lambda p, q: torch.as_tensor(running_surplus(p, q), dtype=torch.float32))
+    check.emd_assignment(lambda a, b: np.float32(emd_assignment(a, b)))
+    check.parallel_lines(lambda theta: tuple(np.float32(v) for v in parallel_lines(theta)))
+
+    def surplus_off_at_cell_2(p, q):
+        delta = running_surplus(p, q)
+        delta[2] += 1e-7
+        return delta
+
+    shown = r"expected \[ 0\. +2\. +2\. -1\. +0\.\], got \[ 0\. +2\. +2\.0000001 -1\. +0\. +\] \(largest difference at index \(2,\)\)"
+    with pytest.raises(CheckFailed, match=shown):
+        check.running_surplus(surplus_off_at_cell_2)

@@ -146,6 +146,116 @@ def test_dirac_gan_without_penalty_does_not_converge_and_with_penalty_does():
         assert r_gp[-1] < 1e-6
 
 
+def _central_difference(fn, x, h=1e-6):
+    return (fn(x + h) - fn(x - h)) / (2 * h)
+
+
+def test_non_saturating_generator_descends_its_own_loss():
+    grad = games.dirac_gan_grad(loss="non-saturating")
+    theta, psi = 0.8, -1.3
+
+    def f(t):  # f(t) = -log(1 + exp(-t))
+        return -math.log1p(math.exp(-t))
+
+    g_theta, g_psi = grad(theta, psi)
+    assert g_theta == pytest.approx(_central_difference(lambda th: -f(-psi * th), theta), rel=1e-7)
+    assert g_psi == pytest.approx(_central_difference(lambda ps: f(ps * theta) + f(0.0), psi), rel=1e-7)
+    assert g_psi == games.dirac_gan_grad()(theta, psi)[1]  # the discriminator plays the same game
+
+
+@pytest.mark.parametrize("theta, psi", [(0.3, 0.4), (-1.0, 2.0), (0.5, -0.2), (2.0, -3.0)])
+def test_one_centred_penalty_is_wgan_gp_in_one_dimension(theta, psi):
+    grad = games.dirac_gan_grad(0.7, loss="wgan", gp_center=1.0)
+    penalised = _central_difference(lambda ps: ps * theta - 0.7 / 2 * (abs(ps) - 1.0) ** 2, psi)
+    np.testing.assert_allclose(grad(theta, psi), (psi, penalised), rtol=1e-7)
+    zero_centred = games.dirac_gan_grad(0.7, gp_center=0.0)(theta, psi)
+    np.testing.assert_array_equal(zero_centred, games.dirac_gan_grad(0.7)(theta, psi))
+
+
+@pytest.mark.parametrize("loss", ["gan", "non-saturating"])
+@pytest.mark.parametrize("noise_std", [0.3, 1.0, 2.5])
+@pytest.mark.parametrize("theta, psi", [(0.5, 1.2), (-1.0, 3.0), (2.0, -2.0), (0.0, 0.0)])
+def test_instance_noise_is_the_expectation_over_blurred_samples(loss, noise_std, theta, psi):
+    from scipy import integrate, stats
+
+    grad = games.dirac_gan_grad(loss=loss, noise_std=noise_std)
+
+    def slope(t):  # f'(t) = 1 / (1 + e^t)
+        return 0.5 * (1 - math.tanh(t / 2))
+
+    def expect(fn):  # E over e ~ N(0, noise_std^2)
+        pdf = stats.norm(scale=noise_std).pdf
+        return integrate.quad(lambda e: pdf(e) * fn(e), -12 * noise_std, 12 * noise_std, limit=200)[0]
+
+    sign = -1 if loss == "non-saturating" else 1
+    g_theta = expect(lambda e: psi * slope(sign * psi * (theta + e)))
+    g_psi = expect(lambda e: (theta + e) * slope(psi * (theta + e)) - e * slope(-psi * e))
+    np.testing.assert_allclose(grad(theta, psi), (g_theta, g_psi), rtol=1e-9, atol=1e-12)
+
+
+def test_noise_free_fields_are_unchanged_by_the_noise_machinery():
+    for loss in games.DIRAC_LOSSES:
+        grad = games.dirac_gan_grad(0.3, loss=loss)
+        theta, psi = 0.7, -0.4
+        slope = 1.0 if loss == "wgan" else 1 / (1 + math.exp(psi * theta))
+        expected_theta = psi * (1 / (1 + math.exp(-psi * theta)) if loss == "non-saturating" else slope)
+        np.testing.assert_allclose(grad(theta, psi), (expected_theta, theta * slope - 0.3 * psi), rtol=1e-14)
+
+
+def test_dirac_fields_work_on_grids():
+    x, y = np.meshgrid(np.linspace(-2, 2, 5), np.linspace(-1, 1, 3))
+    for kwargs in ({}, {"loss": "non-saturating"}, {"noise_std": 0.5}, {"gp_weight": 1.0, "gp_center": 1.0}):
+        grad = games.dirac_gan_grad(**kwargs)
+        u, v = games.vector_field(x, y, grad=grad)
+        assert u.shape == v.shape == (3, 5)
+        np.testing.assert_allclose((-u[2, 4], v[2, 4]), grad(2.0, 1.0), rtol=1e-14)
+
+
+def _jacobian_at_equilibrium(grad, h=1e-6):
+    columns = []
+    for e in np.eye(2):
+        plus = np.array(games.vector_field(h * e[0], h * e[1], grad=grad))
+        minus = np.array(games.vector_field(-h * e[0], -h * e[1], grad=grad))
+        columns.append((plus - minus) / (2 * h))
+    return np.stack(columns, axis=1)
+
+
+@pytest.mark.parametrize("noise_std", [0.5, 1.0, 2.0])
+def test_instance_noise_linearises_like_r1_with_gamma_sigma_squared_over_two(noise_std):
+    jac = _jacobian_at_equilibrium(games.dirac_gan_grad(noise_std=noise_std))
+    np.testing.assert_allclose(jac, [[0.0, -0.5], [0.5, -(noise_std**2) / 2]], atol=1e-7)
+
+
+@pytest.mark.parametrize("method", ["simultaneous", "alternating"])
+def test_what_converges_locally(method):
+    """Mescheder et al. 2018: instance noise and R1 converge; WGAN-GP and the non-saturating loss do not (linearly)."""
+    start, steps, lr = (0.1, 0.1), 3000, 0.1
+    r0 = math.hypot(*start)
+    for kwargs in (
+        {"noise_std": 1.0},
+        {"noise_std": 0.5},
+        {"gp_weight": 1.0},
+        {"gp_weight": 0.3, "loss": "non-saturating"},
+    ):
+        r = games.radius(games.simulate(start, steps, lr, method, games.dirac_gan_grad(**kwargs)))
+        assert r[-1] < 1e-6 * r0, kwargs
+    for gp_weight in (0.5, 1.0, 2.0):
+        wgan_gp = games.dirac_gan_grad(gp_weight, loss="wgan", gp_center=1.0)
+        r = games.radius(games.simulate(start, steps, lr, method, wgan_gp))
+        assert r[steps // 2 :].min() > 3 * r0, gp_weight  # pushed away from (0, 0), and kept away
+    r = games.radius(games.simulate(start, steps, lr, method, games.dirac_gan_grad(loss="non-saturating")))
+    assert r[-1] > (2 * r0 if method == "simultaneous" else 0.5 * r0)
+
+
+def test_non_saturating_alternating_play_creeps_in_as_one_over_root_t():
+    r = games.radius(
+        games.simulate((1.0, 1.0), 16_000, 0.1, "alternating", games.dirac_gan_grad(loss="non-saturating"))
+    )
+    t = np.array([1000, 4000, 16_000])
+    slopes = np.diff(np.log(r[t])) / np.diff(np.log(t))
+    np.testing.assert_allclose(slopes, -0.5, atol=0.05)
+
+
 def test_custom_grad_and_its_errors():
     traj = games.simulate((1.0, 1.0), 3, 0.5, grad=lambda x, y: (x, -y))  # f = x^2/2 - y^2/2: both converge
     np.testing.assert_allclose(traj[-1], [0.125, 0.125])
@@ -203,8 +313,16 @@ def test_bad_dirac_arguments():
         games.dirac_gan_grad(-1.0)
     with pytest.raises(TypeError, match="gp_weight"):
         games.dirac_gan_grad("1")
-    with pytest.raises(ValueError, match="loss"):
+    with pytest.raises(ValueError, match="loss.*'lsgan'"):
         games.dirac_gan_grad(loss="lsgan")
+    with pytest.raises(ValueError, match=r"noise_std \(the instance noise's standard deviation\).*-0.5"):
+        games.dirac_gan_grad(noise_std=-0.5)
+    with pytest.raises(ValueError, match="gp_center"):
+        games.dirac_gan_grad(1.0, gp_center=float("nan"))
+    with pytest.raises(TypeError, match="noise_std must be a number, got str"):
+        games.dirac_gan_grad(noise_std="1")
+    with pytest.raises(TypeError, match="gp_center"):
+        games.dirac_gan_grad(gp_center=True)
 
 
 def test_bad_radius_and_spectral_radius_input():

@@ -1,4 +1,4 @@
-"""Checks for assignment 03 (solutions/03_xy_game.ipynb): update rules of the xy game, spectral radius, Dirac-GAN."""
+"""Checks for assignment 03 (solutions/03_xy_game.ipynb): the xy game's updates, spectral radius, Dirac-GAN, growth."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from gancourse import games
-from gancourse.checks import as_array, expect, expect_close, passed
+from gancourse.checks import as_array, expect, expect_close, fail, passed
 
 POINTS = [(1.0, 0.0, 0.1), (0.7, -1.3, 0.25), (-2.0, 0.5, 0.5), (0.3, 0.9, 1.2)]  # (x, y, lr)
 
@@ -35,7 +35,8 @@ def simultaneous_step(fn) -> None:
     """Exercise 3.1: one step of simultaneous gradient descent-ascent on f = x*y."""
     for x, y, lr in POINTS:
         what = f"simultaneous_step(x={x}, y={y}, lr={lr})"
-        got = _pair(fn(x, y, lr), "3.1", what)
+        raw = fn(x, y, lr)
+        got = _pair(raw, "3.1", what)
         expected = games.simulate((x, y), 1, lr, "simultaneous")[1]
         x_alt = x - lr * y
         hint = _diagnose(
@@ -54,7 +55,7 @@ def simultaneous_step(fn) -> None:
             ],
         )
         expect_close(
-            got,
+            raw,
             expected,
             "3.1",
             what,
@@ -69,7 +70,8 @@ def extragradient_step(fn) -> None:
     """Exercise 3.2: one extragradient step on f = x*y (look ahead, then step from the old point)."""
     for x, y, lr in POINTS:
         what = f"extragradient_step(x={x}, y={y}, lr={lr})"
-        got = _pair(fn(x, y, lr), "3.2", what)
+        raw = fn(x, y, lr)
+        got = _pair(raw, "3.2", what)
         expected = games.simulate((x, y), 1, lr, "extragradient")[1]
         xh, yh = x - lr * y, y + lr * x
         hint = _diagnose(
@@ -90,7 +92,7 @@ def extragradient_step(fn) -> None:
             ],
         )
         expect_close(
-            got,
+            raw,
             expected,
             "3.2",
             what,
@@ -122,13 +124,27 @@ def spectral_radius(fn) -> None:
     passed("3.3")
 
 
+_SAFE_SLOPE_HINT = (
+    "math.exp(t) overflows for t > 709: write f'(t) = 1 / (1 + e^t) with exp of a non-positive number only, or as "
+    "0.5 * (1 - math.tanh(t / 2))"
+)
+
+
 def dirac_gan_grad(fn) -> None:
-    """Exercise 3.4: the Dirac-GAN's gradients (dL/dtheta, d(L - gp_weight/2 psi^2)/dpsi)."""
+    """Exercise 3.4: the Dirac-GAN's gradients (dL/dtheta, d(L - gp_weight/2 psi^2)/dpsi), numerically safe."""
     cases = [(1.0, 1.0, 0.0), (0.5, -2.0, 0.0), (-1.5, 0.8, 1.0), (2.0, 3.0, 0.3), (0.0, -1.0, 2.0)]
+    cases += [(30.0, 30.0, 0.0), (30.0, -30.0, 0.5), (-25.0, 40.0, 1.0)]  # psi * theta = 900, -900, -1000
     for theta, psi, gp_weight in cases:
         what = f"dirac_gan_grad(theta={theta}, psi={psi}, gp_weight={gp_weight})"
-        got = _pair(fn(theta, psi, gp_weight), "3.4", what)
+        try:
+            got = fn(theta, psi, gp_weight)
+        except (OverflowError, FloatingPointError) as err:
+            fail(
+                "3.4", f"{what} raised {type(err).__name__} ({err}) at psi * theta = {psi * theta:g}", _SAFE_SLOPE_HINT
+            )
+        _pair(got, "3.4", what)
         expected = games.dirac_gan_grad(gp_weight)(theta, psi)
+        large = abs(psi * theta) > 700
         expect_close(
             got,
             expected,
@@ -136,24 +152,37 @@ def dirac_gan_grad(fn) -> None:
             what,
             rtol=1e-6,
             atol=1e-9,
-            hint="f'(t) = 1 / (1 + exp(t)) for f(t) = -log(1 + exp(-t)); dL/dtheta = psi f'(psi theta), "
+            hint=_SAFE_SLOPE_HINT + " (a NaN or inf here comes from exp(t) / (1 + exp(t)) = inf / inf)"
+            if large
+            else "f'(t) = 1 / (1 + exp(t)) for f(t) = -log(1 + exp(-t)); dL/dtheta = psi f'(psi theta), "
             "dL/dpsi = theta f'(psi theta); the penalty gp_weight/2 * psi^2 is SUBTRACTED from the "
             "discriminator's objective, so its gradient -gp_weight * psi enters only the psi component",
         )
     passed("3.4")
 
 
-def answer_doubling_steps(answer) -> None:
-    """Exercise 3.5: the fewest simultaneous steps (lr = 0.1) after which the radius has doubled."""
-    lr = 0.1
-    expected = math.ceil(math.log(2) / math.log(math.sqrt(1 + lr**2)))
-    expect_close(
-        answer,
-        expected,
-        "3.5",
-        "the number of steps until the radius has doubled (eta = 0.1)",
-        atol=1e-9,
-        hint="each step multiplies the radius by EXACTLY sqrt(1 + eta^2); solve (1 + eta^2)^(t/2) >= 2 for the "
-        "smallest integer t (the approximation exp(eta^2 t / 2) is close, but not exact)",
-    )
+# (lr, factor) for 3.5, none of them within 0.1 of a tie (2 log(factor) / log(1 + lr^2) an integer); the first is
+# the case the assignment's cell simulates and prints, so it proves nothing on its own
+GROWTH_CASES = [(0.1, 2.0), (0.05, 10.0), (0.3, 5.0), (0.5, 3.0), (1.0, 100.0), (0.2, 1.1), (0.02, 1.5), (0.3, 1.0)]
+
+
+def _steps_to_grow(lr: float, factor: float) -> int:
+    return math.ceil(2 * math.log(factor) / math.log1p(lr**2))  # (1 + lr^2)^(t/2) >= factor
+
+
+def steps_to_grow(fn) -> None:
+    """Exercise 3.5: the fewest simultaneous steps of size lr after which the radius has grown by ``factor``."""
+    for lr, factor in GROWTH_CASES:
+        what = f"steps_to_grow(lr={lr}, factor={factor})"
+        got = as_array(fn(lr, factor), "3.5", what)
+        expect(got.size == 1, "3.5", f"{what} should return one number of steps, got an array of shape {got.shape}")
+        expected = _steps_to_grow(lr, factor)
+        exact = 2 * math.log(factor) / math.log1p(lr**2)
+        hint = (
+            "each step multiplies the radius by EXACTLY sqrt(1 + lr^2); solve (1 + lr^2)^(t/2) >= factor for the "
+            "smallest integer t (the approximation exp(lr^2 t / 2) is close, but not exact)"
+        )
+        if math.isclose(float(got), exact, rel_tol=1e-9) or float(got) == math.floor(exact):
+            hint = "the fewest WHOLE steps after which the radius is at least factor times the start's: round up"
+        expect_close(got.reshape(()), expected, "3.5", what, atol=1e-9, hint=hint)
     passed("3.5")

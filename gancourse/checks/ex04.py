@@ -37,7 +37,8 @@ def running_surplus(fn) -> None:
     cases += [_piles(rng, n) for n in (1, 5, 9)]
     for p, q in cases:
         what = f"running_surplus(p={p.round(3).tolist()}, q={q.round(3).tolist()})"
-        got = as_array(fn(p.copy(), q.copy()), "4.1", what)
+        raw = fn(p.copy(), q.copy())
+        got = as_array(raw, "4.1", what)
         expected = transport.emd_1d(p, q)[1]
         if got.shape == (len(p),):
             hint = "delta has n + 1 entries: it starts with delta_0 = 0 (nothing enters cell 0 from the left)"
@@ -45,7 +46,7 @@ def running_surplus(fn) -> None:
             hint = "the sign: delta counts what P has too much, p_i - q_i, carried to the right"
         else:
             hint = "delta_0 = 0, then add p_i - q_i for i = 0, 1, ..., n-1; the last entry is 0 when the masses match"
-        expect_close(got, expected, "4.1", what, rtol=1e-9, atol=1e-9, hint=hint)
+        expect_close(raw, expected, "4.1", what, rtol=1e-9, atol=1e-9, hint=hint)
     passed("4.1")
 
 
@@ -164,18 +165,19 @@ def emd_assignment(fn) -> None:
 def parallel_lines(fn) -> None:
     """Exercise 4.5: (KL(P||Q), JS(P, Q), W(P, Q)) in nats for the segments x = 0 and x = theta."""
     for theta in (-2.0, -0.5, 0.0, 0.3, 1.5):
-        got = as_array(fn(theta), "4.5", f"parallel_lines({theta})")
+        raw = fn(theta)
+        got = as_array(raw, "4.5", f"parallel_lines({theta})")
         expect(got.shape == (3,), "4.5", f"parallel_lines({theta}) should return three numbers (kl, js, w)")
         kl, js, w = (0.0, 0.0, 0.0) if theta == 0 else (math.inf, math.log(2), abs(theta))
         expect_close(
-            got[0],
+            raw[0],
             kl,
             "4.5",
             f"KL(P||Q) at theta = {theta}",
             hint="P puts mass where Q has none unless theta = 0, where the two are equal",
         )
         expect_close(
-            got[1],
+            raw[1],
             js,
             "4.5",
             f"JS(P, Q) at theta = {theta}",
@@ -183,7 +185,7 @@ def parallel_lines(fn) -> None:
             hint="disjoint supports: JS = log 2 nats (not 1: that is bits); identical distributions: 0",
         )
         expect_close(
-            got[2],
+            raw[2],
             w,
             "4.5",
             f"W(P, Q) at theta = {theta}",
