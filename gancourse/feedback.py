@@ -13,7 +13,7 @@ import re
 
 STUB_RE = re.compile(r"Exercise (\d+\.\d+)")  # the whole message of a stub's NotImplementedError
 CHECK_RE = re.compile(r"Exercise (\d+\.\d+): (.*)", re.DOTALL)  # a CheckFailed's message
-RED, CYAN, BOLD, RESET = "\x1b[31m", "\x1b[36m", "\x1b[1m", "\x1b[0m"
+RED, BOLD, RESET = "\x1b[31m", "\x1b[1m", "\x1b[0m"  # ANSI colours, as tracebacks use
 
 
 def block(error: BaseException) -> list[str] | None:
@@ -37,7 +37,8 @@ def block(error: BaseException) -> list[str] | None:
     title, message = (f"Exercise {check.group(1)}", check.group(2)) if check else ("A check", text)
     lines = [f"{BOLD}{RED}{title} did not pass its check{RESET}"]
     for line in message.splitlines():
-        lines.append(f"  {CYAN}{line}{RESET}" if line.startswith("Hint:") else f"  {line}")
+        hint = line.startswith("Hint:")
+        lines.append(f"  {BOLD}Hint:{RESET}{line.removeprefix('Hint:')}" if hint else f"  {line}")
     return lines
 
 
