@@ -183,6 +183,20 @@ def test_a_failing_lecture_leaves_the_old_site_as_it_was(tmp_path):
     assert sorted(p.name for p in out.parent.iterdir()) == ["site"]  # no temporary folder left behind
 
 
+def test_a_new_build_replaces_the_old_site_whole(tmp_path):
+    if not (site.MATHJAX / "MathJax.js").is_file():
+        pytest.skip(f"MathJax 2 is not installed at {site.MATHJAX} (Debian: apt-get install libjs-mathjax)")
+    root = _tiny_course(tmp_path / "course", "print(6 * 7)")
+    out = tmp_path / "public" / "site"
+    out.mkdir(parents=True)
+    (out / ".buildinfo").write_text("old", encoding="utf-8")
+    (out / "stale.html").write_text("a page of the old site", encoding="utf-8")
+    assert site.build(out, "fast", root=root, log=lambda *_: None) == out
+    assert not (out / "stale.html").exists() and (out / "notebooks" / "00_tiny.html").is_file()
+    assert "42" in _text(out / "notebooks" / "00_tiny.html")
+    assert sorted(p.name for p in out.parent.iterdir()) == ["site"]
+
+
 # --- The built site ------------------------------------------------------------------------------------------
 
 
