@@ -195,7 +195,7 @@ def execute(path: Path, profile: str, workdir: Path, *, timeout: int) -> nbforma
         """nbclient's stand-in for an Output widget, recording its outputs without echoing them to the kernel.
 
         The echo goes out on the shell channel while nbclient awaits the cell's reply there, and can leave that
-        wait hanging for good (jupyter/nbclient#312: seen here in 2 of 9 runs of lecture 01 on a busy machine).
+        wait hanging for good (jupyter/nbclient#312: lecture 01 hung twice in about 20 runs on a busy machine).
         """
 
         def sync_state(self) -> None:
