@@ -99,3 +99,24 @@ def _short(arr: np.ndarray) -> str:
 def passed(exercise: str) -> None:
     """Print the line a check prints when it passes."""
     print(f"Exercise {exercise}: passed ✓")
+
+
+# --------------------------------------------------------------------------- a training step leaves its nets trainable
+
+
+def expect_left_trainable(model: torch.nn.Module, exercise: str, whose: str, *, hint: str) -> None:
+    """Fail unless every parameter of ``model`` still requires grad and the model is in training mode."""
+    frozen = [name for name, p in model.named_parameters() if not p.requires_grad]
+    expect(
+        not frozen,
+        exercise,
+        f"after the step, {whose} parameters {frozen} no longer require grad: the next step would not train them",
+        hint,
+    )
+    evaluating = [name or type(model).__name__ for name, m in model.named_modules() if not m.training]
+    expect(
+        not evaluating,
+        exercise,
+        f"after the step, {whose} modules {evaluating} are in eval mode (dropout off, batch norm frozen)",
+        hint,
+    )
