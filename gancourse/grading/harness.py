@@ -34,10 +34,24 @@ WATCHED = (
     "sys", "io", "pathlib", "tempfile", "shutil", "random", "time", "threading", "signal", "gc", "json", "pickle",
 )  # fmt: skip
 CORE = ("gancourse.", "torch.nn.modules.", "torch.optim.", "torch._tensor", "torch.nn.parameter", "torch.autograd.")
+CORE_MODULES = (  # besides the package: where the checks' comparisons and arithmetic live
+    "numpy", "numpy.linalg", "numpy.testing", "numpy._core.numeric", "numpy._core.fromnumeric", "numpy._core.multiarray",
+    "torch", "torch.testing", "torch.testing._comparison", "torch.nn.functional", "torch.functional", "torch.linalg",
+    "torch.special", "scipy.linalg", "math", "builtins", "operator", "copy",
+)  # fmt: skip
 CHECKS = "gancourse.checks"
 SIGNALS = tuple(s for s in signal.valid_signals() if s not in (signal.SIGKILL, signal.SIGSTOP))
 FUNCTION_PARTS = ("__code__", "__defaults__", "__kwdefaults__")
 
+
+def _step_wrapper():
+    """The code of the wrapper PyTorch puts around an optimiser class's ``step`` the first time one is made."""
+    hook = getattr(torch.optim.Optimizer, "profile_hook_step", None)
+    consts = getattr(getattr(hook, "__code__", None), "co_consts", ())
+    return next((c for c in consts if isinstance(c, types.CodeType) and c.co_name == "wrapper"), None)
+
+
+_STEP_WRAPPER = _step_wrapper()
 _listener = None  # the Tracer's ear: called with (module, name, value) for each name set or deleted on a module
 
 
@@ -90,7 +104,7 @@ class Guard:
         for name, module in self.modules.items():
             d = vars(module)
             keys = [k for k, v in list(d.items()) if _is_code(v)]
-            self._table(name, module, keys, name.startswith("gancourse"))
+            self._table(name, module, keys, name.startswith("gancourse") or name in CORE_MODULES)
             for k in keys:
                 v = d[k]
                 if isinstance(v, type) and _is_watched(getattr(v, "__module__", None)):
@@ -122,6 +136,13 @@ class Guard:
             for k, v in list(vars(m).items())
             if isinstance(v, (torch.Tensor, np.ndarray))
         ]
+        self.hooks = [  # PyTorch's global hooks (every module's forward, every optimiser's step): data, not names
+            (f"{n}.{k}", v, list(v.items()))
+            for n, m in self.modules.items()
+            if n.startswith("torch.")
+            for k, v in list(vars(m).items())
+            if k.startswith("_global") and isinstance(v, dict)
+        ]
         self.lists = {"path": sys.path, "meta_path": sys.meta_path, "path_hooks": sys.path_hooks}
         self.list_values = {k: list(v) for k, v in self.lists.items()}
         self.streams = (sys.stdout, sys.stderr, sys.stdin)
@@ -135,6 +156,23 @@ class Guard:
             if type(module) is types.ModuleType and module is not sys:  # importlib makes new modules as type(sys)
                 module.__class__ = WatchedModule
         self.baseline = self.state()
+
+    def _benign(self, owner, key: str, new, old) -> bool:
+        """PyTorch's own change on first use: an optimiser class's ``step`` wrapped in its profiling hook."""
+        if key != "step" or not isinstance(owner, type) or not issubclass(owner, torch.optim.Optimizer):
+            return False
+        if getattr(new, "__code__", None) is not _STEP_WRAPPER or getattr(new, "__wrapped__", None) is not old:
+            return False
+        try:
+            return any(cell.cell_contents is old for cell in new.__closure__ or ())
+        except ValueError:
+            return False
+
+    def _accept(self, table: int, index: int, value) -> None:
+        """Take a benign change into the snapshot."""
+        label, owner, mapping, keys, values, ids, core = self.tables[table]
+        values[index], ids[index] = value, id(value)
+        self.baseline[table][index] = id(value)
 
     def _table(self, label: str, owner, keys: list, core: bool) -> None:
         mapping = vars(owner)
@@ -158,16 +196,32 @@ class Guard:
         since = self.baseline if since is None else since
         if now == since:
             return None
-        tables = [t for t in self.tables if t[6] or not core]
-        for (label, _, _, keys, _, _, _), a, b in zip(tables, now, since):
-            if a != b:
-                return f"{label}.{next(k for k, i, j in zip(keys, a, b) if i != j)}"
+        tables = [i for i, t in enumerate(self.tables) if t[6] or not core]
+        for position, (table, a, b) in enumerate(zip(tables, now, since)):
+            if a == b:
+                continue
+            label, owner, mapping, keys, values, _, _ = self.tables[table]
+            for index, (i, j) in enumerate(zip(a, b)):
+                if i != j:
+                    if not self._benign(owner, keys[index], mapping.get(keys[index]), values[index]):
+                        return f"{label}.{keys[index]}"
+                    self._accept(table, index, mapping.get(keys[index]))
+                    since[position][index] = i
         names = [n for n, f in zip(self.function_names, self.functions) if not core or f in self.core_functions]
         for index, part in enumerate(FUNCTION_PARTS):
             a, b = now[len(tables) + index], since[len(tables) + index]
             if a != b:
                 return f"{next(n for n, i, j in zip(names, a, b) if i != j)}.{part}"
-        return "something the grader watches"
+        return None
+
+    def interception(self) -> str | None:
+        """A PyTorch mode or global hook that would see (and could rewrite) every operation of a check."""
+        if torch._C._len_torch_function_stack() or torch._C._len_torch_dispatch_stack():
+            return "a PyTorch function or dispatch mode (it intercepts every operation)"
+        for label, mapping, items in self.hooks:
+            if len(mapping) != len(items):
+                return f"{label} (a global hook)"
+        return None
 
     def changed_fully(self) -> str | None:
         """``changed`` plus the slower checks: modules, sys.path & co, added names, the checks' constants, hooks."""
@@ -188,6 +242,12 @@ class Guard:
             same = torch.equal(value, saved) if isinstance(value, torch.Tensor) else np.array_equal(value, saved)
             if not same:
                 return f"{label} (its values)"
+        for label, mapping, items in self.hooks:
+            if [(k, id(v)) for k, v in mapping.items()] != [(k, id(v)) for k, v in items]:
+                return f"{label} (a global hook)"
+        intercepted = self.interception()
+        if intercepted:
+            return intercepted
         for label, current in self.lists.items():
             if current != self.list_values[label] or getattr(sys, label) is not current:
                 return f"sys.{label}"
@@ -223,9 +283,12 @@ class Guard:
                 self._builtins_dict[k] = v
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            for label, owner, mapping, keys, values, _, _ in self.tables:
-                for k, v in zip(keys, values):
+            for table, (label, owner, mapping, keys, values, _, _) in enumerate(self.tables):
+                for index, (k, v) in enumerate(zip(keys, values)):
                     if mapping.get(k) is not v:
+                        if self._benign(owner, k, mapping.get(k), v):
+                            self._accept(table, index, mapping.get(k))
+                            continue
                         fixed.append(f"{label}.{k}")
                         _force(type.__setattr__ if isinstance(owner, type) else object.__setattr__, owner, k, v)
                 if isinstance(owner, type):
@@ -254,6 +317,17 @@ class Guard:
                     elif isinstance(value, np.ndarray) and not np.array_equal(value, saved):
                         fixed.append(label)
                         value[...] = saved
+            for label, mapping, items in self.hooks:
+                if [(k, id(v)) for k, v in mapping.items()] != [(k, id(v)) for k, v in items]:
+                    fixed.append(f"{label} (a global hook)")
+                    mapping.clear()
+                    mapping.update(items)
+            while torch._C._len_torch_function_stack():
+                fixed.append("a PyTorch function mode")
+                torch._C._pop_torch_function_stack()
+            while torch._C._len_torch_dispatch_stack():
+                fixed.append("a PyTorch dispatch mode")
+                torch._C._pop_torch_dispatch_stack()
             for label, current in self.lists.items():
                 if getattr(sys, label) is not current or current != self.list_values[label]:
                     fixed.append(f"sys.{label}")
@@ -333,10 +407,12 @@ class Tracer:
                 if isinstance(code, types.CodeType):
                     self.forbidden[id(code)] = name
 
-    def _returned(self, value) -> str | None:
-        for obj, name in self.forbidden_objects:
-            if value is obj or (isinstance(obj, type) and self._isinstance(value, obj)):
-                return name
+    def implements(self, value) -> str | None:
+        """The forbidden name ``value`` is (or wraps, or is an instance of), else None."""
+        for candidate in (value, getattr(value, "func", None), getattr(value, "__wrapped__", None)):
+            for obj, name in self.forbidden_objects:
+                if candidate is obj or (isinstance(obj, type) and self._isinstance(candidate, obj)):
+                    return name
         return None
 
     def hear(self, module, name: str, value) -> None:
@@ -357,7 +433,7 @@ class Tracer:
         elif event == "return" and self._id(frame.f_code) in self.student:
             self.depth -= 1
             if self.depth == 0:
-                name = self._returned(arg)
+                name = self.implements(arg)
                 if name:
                     self.hits.append(name)
                 if self.verify and self.tampered is None:
@@ -369,7 +445,7 @@ class Tracer:
             return self.writes[0]
         if self._module_dict.get("_listener") is not self._ear:
             return "the grader's watch on module names"
-        return self.guard.changed(self.entry, core=True)
+        return self.guard.interception() or self.guard.changed(self.entry, core=True)
 
     def start(self, *, verify: bool) -> None:
         self.depth, self.hits, self.writes, self.tampered, self.verify = 0, [], [], None, verify

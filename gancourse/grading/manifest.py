@@ -207,7 +207,7 @@ def student_sources(nb: nbformat.NotebookNode, manifest: Manifest) -> tuple[dict
     wanted = {e.id: e for e in manifest.exercises}
     official = {s["source"].strip() for s in manifest.steps if s["kind"] == "code"}
     sources: dict[str, str] = {}
-    notes, others, foreign = [], 0, []
+    notes, others, foreign, copies = [], 0, [], {}
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
@@ -220,13 +220,15 @@ def student_sources(nb: nbformat.NotebookNode, manifest: Manifest) -> tuple[dict
         if ident not in wanted:
             foreign.append(ident)
         elif ident in sources:
-            notes.append(f"a second cell for exercise {ident} was ignored (the first one counts)")
+            copies[ident] = copies.get(ident, 0) + 1
         else:
             sources[ident] = cell.source
             if points != wanted[ident].points:
                 notes.append(
                     f"exercise {ident}'s header claims {points} points; the course gives it {wanted[ident].points}"
                 )
+    for ident, n in copies.items():
+        notes.append(f"{n} more cells for exercise {ident} were ignored (the first one counts)")
     if foreign:
         notes.append(f"cells for exercises that assignment {manifest.assignment} does not have were ignored: {foreign}")
     missing = [i for i in wanted if i not in sources]

@@ -37,10 +37,12 @@ def bwrap() -> str | None:
 
 
 def describe(sandboxed: bool, memory_bytes: int) -> str:
+    """The report's one line on how the notebook's code was confined."""
     memory = f"{memory_bytes / 2**30:g} GiB of address space" if memory_bytes else "no memory limit"
     if sandboxed:
         return f"Sandbox: bubblewrap (read-only file system, no network, own PID namespace; {memory})"
-    return f"Not sandboxed (no working bwrap): the notebook's code ran with the grader's permissions ({memory})"
+    why = "sandbox off" if bwrap() else "no working bwrap on this machine"
+    return f"Not sandboxed ({why}): the notebook's code ran with the grader's permissions ({memory})"
 
 
 def _keep_paths() -> list[Path]:
@@ -74,7 +76,7 @@ def command(argv: list[str], scratch: Path, hide: list[Path]) -> list[str]:
 
 
 def _parents() -> dict[int, int]:
-    """{pid: parent pid} of every process, from /proc (empty where there is no /proc)."""
+    """{pid: parent pid} of every live process (zombies left out), from /proc (empty where there is none)."""
     out = {}
     try:
         entries = os.listdir("/proc")
@@ -84,7 +86,9 @@ def _parents() -> dict[int, int]:
         if name.isdigit():
             try:
                 stat = Path(f"/proc/{name}/stat").read_text()
-                out[int(name)] = int(stat[stat.rindex(")") + 2 :].split()[1])
+                state, ppid = stat[stat.rindex(")") + 2 :].split()[:2]
+                if state != "Z":
+                    out[int(name)] = int(ppid)
             except (OSError, ValueError, IndexError):
                 continue
     return out

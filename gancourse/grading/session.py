@@ -203,8 +203,7 @@ class Session:
             except queue.Empty:
                 continue
             if message is None:
-                code = box.proc.wait()
-                how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+                how = self._how(box.proc.wait())
                 return Outcome(step=step, reason=f"the notebook's process ended during {self._label(step)} ({how})")
             kind = message.get("event") if isinstance(message, dict) else None
             step_deadline = time.monotonic() + limit
@@ -227,7 +226,7 @@ class Session:
                 if strays:
                     box.stop(strays)
                     self.notes.append(
-                        f"before the check of exercise {ident}, the grader stopped {len(strays)} processes "
+                        f"before the check of exercise {ident}, the grader stopped {len(strays)} process(es) "
                         "the notebook's code had left running"
                     )
                 pending = (ident, secrets.token_hex(16))
@@ -247,6 +246,13 @@ class Session:
                 if kind == "verdict" and message.get("id") in self.verdicts:  # a second verdict: neither counts
                     self.verdicts[message["id"]] = (FAILED, "0 points: two verdicts arrived for its check")
                 return self._tampered(step)
+
+    def _how(self, code: int) -> str:
+        """How a process ended, from its exit code (bwrap passes a signal on as 128 + its number)."""
+        number = -code if code < 0 else code - 128 if self.sandboxed and code > 128 else 0
+        if number in {s.value for s in signal.Signals}:
+            return f"killed by {signal.Signals(number).name}"
+        return f"exit code {code}"
 
     def _valid_step(self, message: dict, last: float, kinds: tuple[str, ...]) -> bool:
         step = message.get("step")
@@ -292,6 +298,8 @@ class Session:
                     final_reason += ("; its last output: " + " | ".join(tail)) if tail else ""
                 break
             self._skip(culprit, outcome.reason)
+            if all(ident in self.verdicts for ident in self.results):
+                break
         for ident, result in self.results.items():
             status, message = self.verdicts.get(ident, (NOT_RUN, final_reason or "it did not run"))
             if status == FAILED and ident in self.cell_errors and ident:
