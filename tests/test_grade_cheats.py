@@ -162,8 +162,9 @@ def test_ipython_display_stdout_and_stale_outputs_earn_nothing(tmp_path):
 
 
 def test_answers_that_call_the_packages_own_implementation_earn_nothing(tmp_path):
-    """Calling, aliasing or returning the package's implementation of the function asked for earns 0 and says so,
-    in assignments 00 and 04; the package's building blocks an exercise does not ask for stay allowed."""
+    """Calling, aliasing or returning the package's implementation of the function asked for, or a check's own
+    reference, earns 0 and says so (assignments 00, 04, 06); running a check oneself, or a building block the
+    exercise does not ask for, stays allowed."""
     path = student(
         tmp_path,
         {
@@ -173,7 +174,7 @@ def test_answers_that_call_the_packages_own_implementation_earn_nothing(tmp_path
                 "# Exercise 0.3: the high-quality fraction\nfrom gancourse import metrics\n"
                 "def high_quality_fraction(samples, modes, std):\n    return metrics.mode_coverage(samples, modes, std)['high_quality']"
             ),
-            "0.4": "solution",
+            "0.4": cell("0.4", "", solved("0.4") + "\ncheck.answer_real_fraction(answer_0_4)  # testing oneself: fine"),
         },
     )
     report, by_id = _grade(path)
@@ -188,6 +189,12 @@ def test_answers_that_call_the_packages_own_implementation_earn_nothing(tmp_path
     assert "calls gancourse.transport.emd_1d" in by_id["4.1"].message
     assert "calls gancourse.transport.emd_points" in by_id["4.4"].message
     assert by_id["4.2"].status == "passed" and report.total == 1
+
+    reference = (
+        "# Exercise 6.5: the bound\nanswer_6_5 = check.lipschitz_bound((2, 128, 128, 1), 0.01)  # the check's own"
+    )
+    report, by_id = _grade(student(tmp_path, {"6.5": reference}, assignment="06_wgan"))
+    assert "calls gancourse.checks.ex06.lipschitz_bound" in by_id["6.5"].message and report.total == 0
 
 
 def test_crashes_cost_only_their_exercise(tmp_path):

@@ -428,8 +428,8 @@ class Tracer:
                 if self.depth == 0 and self.verify:
                     self.entry = self.guard.state(core=True)
                 self.depth += 1
-            elif self.depth and key in self.forbidden:
-                self.hits.append(self.forbidden[key])
+            elif key in self.forbidden and frame.f_back is not None and self._id(frame.f_back.f_code) in self.student:
+                self.hits.append(self.forbidden[key])  # called by the student's code itself
         elif event == "return" and self._id(frame.f_code) in self.student:
             self.depth -= 1
             if self.depth == 0:

@@ -1,8 +1,9 @@
 """Which of the package's own functions implement what each exercise asks for.
 
-An answer that calls one of these (or returns it, or an instance of it) while its cell or its check runs
-earns 0 for that exercise, with the reason in the report: the exercise asks the student to write it. Every
-function of ``gancourse.checks`` counts for every exercise (the checks' references are the answers).
+An answer whose own code calls one of these (or that is one, returns one, or returns an instance of one)
+while its cell or its check runs earns 0 for that exercise, with the reason in the report: the exercise asks
+the student to write it. The functions of the ``gancourse.checks.exNN`` modules count for every exercise (the
+checks' references are the answers), except the checks themselves, which a student may run.
 Building blocks an exercise tells the student to use (``losses.d_loss`` in 5.5, ``wasserstein.clip_weights_``
 in 6.3) are not listed for it. ``python -m gancourse.assign`` copies each exercise's entry into the manifest.
 """

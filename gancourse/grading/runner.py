@@ -22,6 +22,8 @@ import types
 
 PASSED, FAILED, NOT_ATTEMPTED, NOT_RUN = "passed", "failed", "not attempted", "not run"
 MESSAGE_LIMIT = 3000
+CHECKS = "gancourse.checks"
+FILE_LIMIT = 2**30  # bytes: the largest file the notebook's code may write
 
 
 class CellTimeout(BaseException):
@@ -73,7 +75,9 @@ class Runner:
         self.cell_timeout = float(program["cell_timeout"])
         self.main = types.ModuleType("__main__")
         self.ns = self.main.__dict__
-        self.ns.update(__builtins__=builtins, get_ipython=self._get_ipython)
+        from IPython.display import display
+
+        self.ns.update(__builtins__=builtins, get_ipython=self._get_ipython, display=display)
         self.stub: dict[str, bool] = {}
         self.cell_hits: dict[str, list[str]] = {}
         self._shell = None
@@ -100,12 +104,13 @@ class Runner:
         self.check_failed = CheckFailed
         self.checks = {e["id"]: getattr(module, e["check"]) for e in self.program["exercises"]}
         self.args = {e["id"]: e["args"] for e in self.program["exercises"]}
-        every_check = {  # the checks' own functions are nobody's answer
+        public = {(self.program["check_module"], e["check"]) for e in self.program["exercises"]}
+        every_check = {  # the checks' references and helpers are nobody's answer (the checks themselves may be run)
             f"{name}.{k}": v
             for name, m in list(sys.modules.items())
-            if name.startswith("gancourse.checks")
+            if name.startswith(f"{CHECKS}.ex")
             for k, v in vars(m).items()
-            if isinstance(v, types.FunctionType) and v.__module__ == name
+            if isinstance(v, types.FunctionType) and v.__module__ == name and (name, k) not in public
         }
         self.forbidden = {
             e["id"]: {**every_check, **{d: resolve(d) for d in e["own_code"]}} for e in self.program["exercises"]
@@ -235,6 +240,7 @@ def main(argv: list[str]) -> None:
     if program.get("memory_bytes"):
         limit = int(program["memory_bytes"])
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_LIMIT, FILE_LIMIT))  # no file larger than this
     if program.get("shepherd") and os.fork():  # not sandboxed: the notebook's parent is this shepherd, not the grader
         os.close(int(argv[0]))
         os.close(int(argv[1]))
