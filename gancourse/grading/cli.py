@@ -129,9 +129,15 @@ def _gradebook(reports: list[Report]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.jobs < 1:
-        print(f"error: --jobs must be at least 1, got {args.jobs}", file=sys.stderr)
-        return 2
+    for name, value, least in (
+        ("--jobs", args.jobs, 1),
+        ("--timeout", args.timeout, 1),
+        ("--cell-timeout", args.cell_timeout, 1),
+        ("--memory", args.memory, 0),
+    ):
+        if not value >= least:
+            print(f"error: {name} must be at least {least}, got {value:g}", file=sys.stderr)
+            return 2
     if args.sandbox == "require" and not sandbox.bwrap():
         print(
             "error: --sandbox require, but this machine has no working bwrap (apt-get install bubblewrap)",
@@ -161,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     hide = sorted({p.resolve().parent for p in paths} | {Path(p).resolve() for p in args.paths if Path(p).is_dir()})
     hide += [out.resolve()] if not single else []
+    hide += [Path(args.json).resolve().parent] if args.json else []
     threads = None if args.jobs == 1 else max(1, (os.cpu_count() or 1) // args.jobs)
 
     def one(path: Path) -> Report:

@@ -200,7 +200,9 @@ class Session:
                 )
             try:
                 message = events.get(timeout=min(1.0, self.deadline - now, step_deadline - now))
-            except queue.Empty:
+            except queue.Empty:  # the pipe can outlive the process (a child of it holds it): ask the process too
+                message = None if box.proc.poll() is not None and events.empty() else {"event": "wait"}
+            if isinstance(message, dict) and message.get("event") == "wait":
                 continue
             if message is None:
                 how = self._how(box.proc.wait())
