@@ -31,6 +31,7 @@ BOOT = "import sys; del sys.path[0]; from gancourse.grading.runner import main; 
 GRACE = 10.0  # seconds a cell gets after its limit to stop by itself before the grader kills its process
 LINE_LIMIT = 1 << 20  # the longest message the grader reads from a notebook's process
 STATUSES = (PASSED, FAILED, NOT_ATTEMPTED, NOT_RUN)
+_WAIT = object()  # nothing came yet
 
 
 @dataclass
@@ -201,8 +202,8 @@ class Session:
             try:
                 message = events.get(timeout=min(1.0, self.deadline - now, step_deadline - now))
             except queue.Empty:  # the pipe can outlive the process (a child of it holds it): ask the process too
-                message = None if box.proc.poll() is not None and events.empty() else {"event": "wait"}
-            if isinstance(message, dict) and message.get("event") == "wait":
+                message = None if box.proc.poll() is not None and events.empty() else _WAIT
+            if message is _WAIT:
                 continue
             if message is None:
                 how = self._how(box.proc.wait())
