@@ -6,7 +6,7 @@ import json
 import shutil
 
 import pytest
-from grading_helpers import HAS_BWRAP, ROOT, statuses, student
+from grading_helpers import HAS_BWRAP, ROOT, solved, statuses, student
 
 from gancourse import grade, notebooks
 from gancourse.grading import manifest
@@ -36,7 +36,11 @@ def test_every_solution_gets_full_marks_and_every_exercise_zero(tmp_path):
 
 
 def test_one_solved_exercise_gets_exactly_its_points(tmp_path):
-    report = grade.grade(student(tmp_path, {"0.2": "solution"}))
+    """An honest cell may use IPython's magics, shell escapes and display(), in the cell and inside its function."""
+    header, body = solved("0.2").split("\n", 1)
+    honest = f"# Exercise 0.2: pixels into [-1, 1]\n%time x = 1\n!echo hi\ndisplay(x)\n{header}\n"
+    honest += f"    get_ipython().run_line_magic('time', 'y = 2')\n{body}"
+    report = grade.grade(student(tmp_path, {"0.2": honest}))
     assert statuses(report) == {"0.1": "not attempted", "0.2": "passed", "0.3": "not attempted", "0.4": "not attempted"}
     assert (report.total, report.max_total) == (1, 4)
 

@@ -39,6 +39,10 @@ CORE_MODULES = (  # besides the package: where the checks' comparisons and arith
     "torch", "torch.testing", "torch.testing._comparison", "torch.nn.functional", "torch.functional", "torch.linalg",
     "torch.special", "scipy.linalg", "math", "builtins", "operator", "copy",
 )  # fmt: skip
+UNWATCHED = {  # hooks the interpreter calls and IPython installs, which no check relies on
+    "sys": {"displayhook", "excepthook", "breakpointhook", "unraisablehook"},
+    "threading": {"excepthook"},
+}
 CHECKS = "gancourse.checks"
 SIGNALS = tuple(s for s in signal.valid_signals() if s not in (signal.SIGKILL, signal.SIGSTOP))
 FUNCTION_PARTS = ("__code__", "__defaults__", "__kwdefaults__")
@@ -103,7 +107,7 @@ class Guard:
         classes, functions = {}, {}
         for name, module in self.modules.items():
             d = vars(module)
-            keys = [k for k, v in list(d.items()) if _is_code(v)]
+            keys = [k for k, v in list(d.items()) if _is_code(v) and k not in UNWATCHED.get(name, ())]
             self._table(name, module, keys, name.startswith("gancourse") or name in CORE_MODULES)
             for k in keys:
                 v = d[k]
