@@ -132,6 +132,11 @@ def test_other_inputs_it_cannot_grade_get_exit_code_2(tmp_path, capsys):
     assert [line.split(":")[0] for line in err] == ["error"] * 5
     assert "empty folder" in err[0] and "no such file" in err[1] and "--assignment" in err[2]
     assert "no assignment '42'" in err[3] and "cannot write" in err[4]
+    huge = tmp_path / "huge.ipynb"
+    with open(huge, "wb") as f:
+        f.truncate(65 * 2**20)  # sparse: nothing is written
+    assert grade.main([str(huge)]) == 2
+    assert "too large for a notebook" in capsys.readouterr().err
     assert grade.main([str(ROOT / "exercises" / "00_warmup.ipynb"), "--timeout", "0"]) == 2
     assert "--timeout must be at least 1, got 0" in capsys.readouterr().err
     with pytest.raises(ValueError, match="profile"):

@@ -13,7 +13,6 @@ import pytest
 from grading_helpers import HAS_BWRAP, solved, statuses, student
 
 from gancourse import grade
-from gancourse.grading import session
 
 WRONG = {  # answers that fail their checks: whatever a cheat does, they must stay failed
     "0.1": "def ring_modes_by_hand(n_modes, radius):\n    return torch.zeros(n_modes, 2)",
@@ -262,7 +261,7 @@ def test_background_processes_and_writes_to_the_package_change_nothing(tmp_path)
         f"subprocess.Popen([sys.executable, '-c', 'import time, pathlib; time.sleep(3); "
         f'pathlib.Path({str(report_path)!r}).write_text("{{}}")  # {marker}\'], start_new_session=True)'
     )
-    target = session.__file__
+    target = grade.__file__
     before = hashlib.sha256(open(target, "rb").read()).hexdigest()
     tamper = f"open({target!r}, 'a').write('\\nraise SystemExit')"
     path = student(tmp_path, {"0.1": cell("0.1", rewrite, solved("0.1")), "0.2": cell("0.2", tamper)})

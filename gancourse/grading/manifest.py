@@ -26,6 +26,7 @@ from gancourse.grading.own_code import OWN_CODE
 
 MANIFEST_DIR = Path(__file__).resolve().parent / "assignments"
 NUMBER_RE = re.compile(r"^(\d{2})_")
+SIZE_LIMIT = 64 * 2**20  # bytes: a submission larger than this is refused unread
 
 
 class InputError(ValueError):
@@ -169,6 +170,10 @@ def read_submission(path: str | Path) -> nbformat.NotebookNode:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
+    if path.stat().st_size > SIZE_LIMIT:
+        raise InputError(
+            f"{path}: {path.stat().st_size / 2**20:.0f} MiB is too large for a notebook (at most {SIZE_LIMIT >> 20} MiB)"
+        )
     try:
         raw = json.loads(path.read_bytes())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
