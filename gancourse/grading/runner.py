@@ -195,7 +195,12 @@ class Runner:
         else:
             status, message = self._verdict(ident)
         self.channel.send(
-            event="verdict", id=ident, nonce=nonce, status=status, message=message[:MESSAGE_LIMIT], restored=restored
+            event="verdict",
+            id=ident,
+            nonce=nonce,
+            status=status,
+            message=message[:MESSAGE_LIMIT],
+            restored=restored[:20],
         )
 
     def _verdict(self, ident: str) -> tuple[str, str]:

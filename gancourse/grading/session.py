@@ -187,16 +187,17 @@ class Session:
         step_deadline = time.monotonic() + max(limit, 60.0)  # start-up imports PyTorch
         while True:
             now = time.monotonic()
+            where = step if step is not None else last if last >= 0 else None  # between steps: the last one
             if now >= self.deadline:
                 return Outcome(
-                    step=step,
+                    step=where,
                     fatal=True,
-                    reason=f"the notebook's time limit ({self.limits.timeout:g} s) ran out during {self._label(step)}",
+                    reason=f"the notebook's time limit ({self.limits.timeout:g} s) ran out during {self._label(where)}",
                 )
             if now >= step_deadline:
                 return Outcome(
-                    step=step,
-                    reason=f"{self._label(step)} ran past {self.limits.cell_timeout:g} s and did not stop "
+                    step=where,
+                    reason=f"{self._label(where)} ran past {self.limits.cell_timeout:g} s and did not stop "
                     "when interrupted; the grader ended its process",
                 )
             try:
@@ -207,7 +208,7 @@ class Session:
                 continue
             if message is None:
                 how = self._how(box.proc.wait())
-                return Outcome(step=step, reason=f"the notebook's process ended during {self._label(step)} ({how})")
+                return Outcome(step=where, reason=f"the notebook's process ended during {self._label(where)} ({how})")
             kind = message.get("event") if isinstance(message, dict) else None
             step_deadline = time.monotonic() + limit
             if kind == "ready" and not ready:
@@ -294,7 +295,8 @@ class Session:
             if outcome.finished:
                 break
             culprit = outcome.step
-            if culprit is None or outcome.fatal or self.steps[culprit]["kind"] == "code":
+            stuck = culprit is None or culprit in self.skip  # a fresh start would end the same way
+            if stuck or outcome.fatal or self.steps[culprit]["kind"] == "code":
                 final_reason = outcome.reason
                 if culprit is None and not self.verdicts and not outcome.fatal:
                     tail = self.log.decode(errors="replace").strip().splitlines()[-3:]
@@ -305,7 +307,7 @@ class Session:
                 break
         for ident, result in self.results.items():
             status, message = self.verdicts.get(ident, (NOT_RUN, final_reason or "it did not run"))
-            if status == FAILED and ident in self.cell_errors and ident:
+            if status == FAILED and ident in self.cell_errors:
                 message = f"{message}\n(its cell raised {self.cell_errors[ident]})"
             result.status, result.message = status, message
             result.points = result.max_points if status == PASSED else 0
@@ -328,7 +330,7 @@ class Session:
         self.skip[step] = reason
         if s["kind"] == "exercise":
             self.skip.update({i: reason for i, t in enumerate(self.steps) if t["kind"] == "check" and t["id"] == ident})
-        self.verdicts[ident] = (NOT_RUN, reason)
+        self.verdicts.setdefault(ident, (NOT_RUN, reason))  # a check graded before the process died keeps its verdict
         for i, t in enumerate(self.steps):  # checks already graded are not run again
             if t["kind"] == "check" and t["id"] in self.verdicts:
                 self.skip.setdefault(i, "graded")
