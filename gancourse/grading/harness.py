@@ -108,13 +108,14 @@ class Guard:
         for name, module in self.modules.items():
             d = vars(module)
             keys = [k for k, v in list(d.items()) if _is_code(v) and k not in UNWATCHED.get(name, ())]
-            self._table(name, module, keys, name.startswith("gancourse") or name in CORE_MODULES)
+            core = name.startswith("gancourse") or name in CORE_MODULES
+            self._table(name, module, keys, core)
             for k in keys:
                 v = d[k]
                 if isinstance(v, type) and _is_watched(getattr(v, "__module__", None)):
                     classes[id(v)] = v
                 elif isinstance(v, types.FunctionType):
-                    functions[id(v)] = (f"{name}.{k}", v, name.startswith("gancourse"))
+                    functions[id(v)] = (f"{name}.{k}", v, core or functions.get(id(v), ("", v, False))[2])
         for cls in classes.values():
             label = f"{cls.__module__}.{cls.__qualname__}"
             core = label.startswith(CORE)
@@ -211,7 +212,8 @@ class Guard:
                         return f"{label}.{keys[index]}"
                     self._accept(table, index, mapping.get(keys[index]))
                     since[position][index] = i
-        names = [n for n, f in zip(self.function_names, self.functions) if not core or f in self.core_functions]
+        core_ids = {id(f) for f in self.core_functions}
+        names = [n for n, f in zip(self.function_names, self.functions) if not core or id(f) in core_ids]
         for index, part in enumerate(FUNCTION_PARTS):
             a, b = now[len(tables) + index], since[len(tables) + index]
             if a != b:
