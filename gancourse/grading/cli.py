@@ -187,6 +187,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {err}", file=sys.stderr)
             errors.append(str(err))
             return _error_report(path, str(err), args.assignment)
+        except Exception as err:  # the grader's own failure on one notebook must not stop the class
+            if single:
+                raise
+            line = f"{path}: the grader failed on this notebook ({type(err).__name__}: {err})"
+            print(f"error: {line}", file=sys.stderr)
+            errors.append(line)
+            return _error_report(path, line, args.assignment)
 
     if single:
         report = one(paths[0])
