@@ -41,7 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=1, metavar="N", help="notebooks graded at once (default: 1)")
     p.add_argument("--timeout", type=float, default=600, metavar="S", help="seconds per notebook (default: 600)")
     p.add_argument("--cell-timeout", type=float, default=120, metavar="S", help="seconds per cell (default: 120)")
-    p.add_argument("--memory", type=float, default=8, metavar="GB", help="address space per notebook (default: 8; 0: no limit)")
+    p.add_argument(
+        "--memory", type=float, default=8, metavar="GB", help="address space per notebook (default: 8; 0: no limit)"
+    )
     p.add_argument("--profile", default="fast", choices=("fast", "cpu", "gpu"), help="run profile (default: fast)")
     p.add_argument(
         "--sandbox",
