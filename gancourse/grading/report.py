@@ -61,7 +61,9 @@ class Report:
 
     def gradescope(self) -> dict:
         """Gradescope's autograder results.json: the score, one test per exercise, the notes as output."""
-        output = [self.sandbox] + [f"Note: {n}" for n in self.notes] + ([f"Error: {self.error}"] if self.error else [])
+        told = f"Assignment {self.assignment} (from {self.assignment_from}), profile {self.profile}"
+        output = [told if self.assignment else "", self.sandbox] + [f"Note: {n}" for n in self.notes]
+        output += [f"Error: {self.error}"] if self.error else []
         return {
             "score": self.total,
             "execution_time": round(self.seconds),
