@@ -4,8 +4,11 @@ In a solution notebook, a code cell that starts with ``# Exercise N.k: title`` h
 solution between ``# BEGIN SOLUTION`` and ``# END SOLUTION`` lines; each block becomes
 ``raise NotImplementedError("Exercise N.k")`` at the block's indentation. In a markdown cell a
 block between ``<!-- BEGIN SOLUTION -->`` and ``<!-- END SOLUTION -->`` becomes a prompt for
-the student's answer. Outputs are stripped. ``python -m gancourse.assign`` regenerates every
-exercise; ``--check`` only reports the ones that are out of sync (nbdev's gate).
+the student's answer. Outputs are stripped. Beside each student copy it writes the assignment's manifest
+(``gancourse/grading/assignments/NN_name.json``: the course's cells, exercise ids, titles, points and checks,
+which is all the grader trusts) and stamps the copy's metadata with the assignment's number and the manifest's
+digest. ``python -m gancourse.assign`` regenerates every exercise and manifest; ``--check`` only reports the
+ones that are out of sync (nbdev's gate).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import sys
 from pathlib import Path
 
 from gancourse import notebooks
+from gancourse.grading import manifest as manifests
 
 BEGIN_RE = re.compile(r"^(\s*)(#|<!--)\s*BEGIN SOLUTION\b")
 END_RE = re.compile(r"^\s*(#|<!--)\s*END SOLUTION\b")
@@ -78,31 +82,54 @@ def make_exercise(solution: notebooks.nbformat.NotebookNode, name: str = "notebo
     return notebooks.clean(nb)
 
 
+def make_assignment(solution: notebooks.nbformat.NotebookNode, name: str):
+    """(the student copy, stamped with its assignment and manifest digest; the manifest) of a solution notebook."""
+    student = make_exercise(solution, name)
+    try:
+        manifest = manifests.build(solution, student, name)
+    except manifests.ManifestError as err:
+        raise AssignmentError(str(err)) from None
+    student.metadata["gancourse"] = {"assignment": manifest.assignment, "manifest": manifest.digest[:16]}
+    return student, manifest
+
+
 def exercise_path(solution_path: Path, exercises_dir: Path) -> Path:
     return exercises_dir / solution_path.name
 
 
+def _write_if_changed(target: Path, text: str, check: bool) -> bool:
+    if target.exists() and target.read_text(encoding="utf-8") == text:
+        return False
+    if not check:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(target)
+    return True
+
+
 def generate(root: str | Path = ".", *, check: bool = False) -> list[Path]:
-    """Regenerate exercises/ from solutions/ under ``root``; return the files that were (or would be) changed."""
+    """Regenerate exercises/ and the grader's manifests from solutions/ under ``root``; return the files that were
+    (or would be) changed."""
     root = Path(root)
     solutions = sorted((root / "solutions").glob("*.ipynb"))
     if not solutions:
         raise AssignmentError(f"no solution notebooks found in {root / 'solutions'}")
     exercises_dir = root / "exercises"
+    manifest_dir = root / manifests.MANIFEST_DIR.relative_to(Path(manifests.__file__).resolve().parents[2])
     changed = []
-    expected_names = set()
+    expected = set()
     for sol in solutions:
-        target = exercise_path(sol, exercises_dir)
-        expected_names.add(target.name)
-        text = notebooks.dumps(make_exercise(notebooks.read(sol), sol.name))
-        if not target.exists() or target.read_text(encoding="utf-8") != text:
-            changed.append(target)
-            if not check:
-                exercises_dir.mkdir(exist_ok=True)
-                tmp = target.with_name(f".{target.name}.tmp")
-                tmp.write_text(text, encoding="utf-8")
-                tmp.replace(target)
-    stale = [p for p in exercises_dir.glob("*.ipynb") if p.name not in expected_names]
+        student, manifest = make_assignment(notebooks.read(sol), sol.name)
+        for target, text in (
+            (exercise_path(sol, exercises_dir), notebooks.dumps(student)),
+            (manifest_dir / f"{sol.stem}.json", manifest.to_json()),
+        ):
+            expected.add(target)
+            if _write_if_changed(target, text, check):
+                changed.append(target)
+    stale = [p for d, ext in ((exercises_dir, "ipynb"), (manifest_dir, "json")) for p in d.glob(f"*.{ext}")]
+    stale = [p for p in stale if p not in expected]
     changed.extend(stale)
     if not check:
         for p in stale:
@@ -119,10 +146,10 @@ def main(argv: list[str] | None = None) -> int:
     for p in changed:
         print(f"{'out of sync' if args.check else 'wrote'}: {p}")
     if args.check and changed:
-        print("Run `python -m gancourse.assign` to regenerate exercises/ from solutions/.")
+        print("Run `python -m gancourse.assign` to regenerate exercises/ and the manifests from solutions/.")
         return 1
     if not changed:
-        print("exercises/ is in sync with solutions/")
+        print("exercises/ and the grader's manifests are in sync with solutions/")
     return 0
 
 

@@ -18,7 +18,7 @@ NB_VERSION = 4
 EXERCISE_RE = re.compile(r"^#\s*Exercise\s+(\d+\.\d+)(?:\s*\((\d+)\s*points?\))?\s*:?\s*(.*)$")
 # "# Check 1.2" on the first line of the cell that checks it
 CHECK_RE = re.compile(r"^#\s*Check\s+(\d+\.\d+)\b")
-KEEP_METADATA = {"kernelspec", "language_info", "colab"}
+KEEP_METADATA = {"kernelspec", "language_info", "colab", "gancourse"}  # gancourse: the assignment (assign.py)
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 
 

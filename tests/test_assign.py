@@ -4,6 +4,7 @@ import nbformat
 import pytest
 
 from gancourse import assign, notebooks
+from gancourse.grading import manifest
 
 
 def _nb(*sources, markdown=()):
@@ -77,7 +78,7 @@ def test_committed_exercises_are_in_sync_with_solutions(root):
 
 
 def test_the_sync_gate_fails_when_a_solution_is_edited(root, tmp_path):
-    for folder in ("solutions", "exercises"):
+    for folder in ("solutions", "exercises", "gancourse/grading/assignments"):
         shutil.copytree(root / folder, tmp_path / folder)
     assert assign.generate(tmp_path, check=True) == []
     solution = sorted((tmp_path / "solutions").glob("*.ipynb"))[0]
@@ -86,5 +87,63 @@ def test_the_sync_gate_fails_when_a_solution_is_edited(root, tmp_path):
     notebooks.write(nb, solution)
     assert assign.main(["--root", str(tmp_path), "--check"]) == 1
     assert assign.generate(tmp_path, check=True) == [tmp_path / "exercises" / solution.name]
+    nb.cells[2].source += "\nprint('an edit of the setup cell')"  # a code cell: the grader's copy changes too
+    notebooks.write(nb, solution)
+    manifest_path = tmp_path / "gancourse" / "grading" / "assignments" / f"{solution.stem}.json"
+    assert assign.generate(tmp_path, check=True) == [tmp_path / "exercises" / solution.name, manifest_path]
     assign.generate(tmp_path)  # regenerating repairs it
     assert assign.generate(tmp_path, check=True) == []
+
+
+def test_each_assignment_ships_a_manifest_without_its_solutions(root):
+    """The grader's copy: every code cell of the student copy, exercise ids, titles, points and checks, no solution."""
+    shipped = manifest.available()
+    assert sorted(shipped) == sorted(p.name[:2] for p in (root / "solutions").glob("*.ipynb"))
+    for number in shipped:
+        m = manifest.load(number)
+        student_copy = notebooks.read(root / "exercises" / m.notebook)
+        assert student_copy.metadata["gancourse"] == {"assignment": number, "manifest": m.digest[:16]}
+        assert [e.id for e in m.exercises] == [s["id"] for s in m.steps if s["kind"] == "check"]
+        assert all(e.points >= 1 and e.title and e.check and e.args for e in m.exercises)
+        shipped_code = "\n".join(s.get("source", "") for s in m.steps)
+        solution = notebooks.read(root / "solutions" / m.notebook)
+        for cell in solution.cells:
+            for block in cell.source.split("BEGIN SOLUTION")[1:]:
+                lines = [line.strip() for line in block.split("END SOLUTION")[0].splitlines()[1:-1]]
+                assert not [line for line in lines if len(line) > 20 and line in shipped_code], m.notebook
+
+
+@pytest.mark.parametrize(
+    "check, match",
+    [
+        ("# Check 1.1\ncheck.kl(f)\nprint('again')", "one call"),
+        ("# Check 1.1\nimport os\ncheck.kl(os.getcwd())", "one call"),
+        ("# Check 1.1\ncheck.kl(f, rtol=1)", "one call"),
+        ("# Check 1.1\ncheck.no_such_check(f)", "has no check"),
+        ("# Check 1.2\ncheck.kl(f)", "does not follow"),
+    ],
+)
+def test_a_check_cell_the_grader_cannot_run_on_its_own_is_refused(check, match):
+    nb = _nb("import math", "# Exercise 1.1: a\n# BEGIN SOLUTION\nf = 1\n# END SOLUTION", check)
+    with pytest.raises(assign.AssignmentError, match=match):
+        assign.make_assignment(nb, "01_test.ipynb")
+
+
+def test_an_exercise_without_its_check_is_refused():
+    nb = _nb("# Exercise 1.1: a\nf = 1", "# Exercise 1.2: b\ng = 1", "# Check 1.2\ncheck.kl(g)")
+    with pytest.raises(assign.AssignmentError, match="no '# Check 1.1' cell"):
+        assign.make_assignment(nb, "01_test.ipynb")
+
+
+def test_every_own_code_name_resolves_to_a_package_function():
+    # A renamed or moved function would silently stop being caught as "the package's own implementation".
+    import importlib
+
+    from gancourse.grading.own_code import OWN_CODE
+
+    for exercise, names in OWN_CODE.items():
+        for name in names:
+            module, _, attr = name.rpartition(".")
+            assert callable(getattr(importlib.import_module(module), attr, None)), (
+                f"{exercise}: {name} does not resolve"
+            )

@@ -1,10 +1,12 @@
 """Every check of assignment 05 passes the reference and rejects known-wrong implementations."""
 
+import pytest
 import torch
 import torch.nn.functional as F
 from checks_suite import suite
 
 from gancourse import losses, nets
+from gancourse.checks import CheckFailed
 from gancourse.checks import ex05 as check
 
 bce = F.binary_cross_entropy_with_logits
@@ -114,6 +116,48 @@ def step_no_detach(G, D, opt_G, opt_D, x, z):  # D's loss backpropagates into G,
     return loss_d, loss_g
 
 
+def step_freezes_d_forever(G, D, opt_G, opt_D, x, z):  # D frozen for G's step and never unfrozen: D stops learning
+    opt_D.zero_grad()
+    loss_d = losses.d_loss(D(x), D(G(z).detach()))
+    loss_d.backward()
+    opt_D.step()
+    D.requires_grad_(False)
+    opt_G.zero_grad()
+    loss_g = losses.g_loss_nonsaturating(D(G(z)))
+    loss_g.backward()
+    opt_G.step()
+    return loss_d, loss_g
+
+
+def step_leaves_d_in_eval(G, D, opt_G, opt_D, x, z):  # D switched to eval for G's step and left there
+    opt_D.zero_grad()
+    loss_d = losses.d_loss(D(x), D(G(z).detach()))
+    loss_d.backward()
+    opt_D.step()
+    D.eval()
+    opt_G.zero_grad()
+    loss_g = losses.g_loss_nonsaturating(D(G(z)))
+    loss_g.backward()
+    opt_G.step()
+    return loss_d, loss_g
+
+
+def step_freezes_d_for_g_only(G, D, opt_G, opt_D, x, z):  # also right: D frozen for G's step, then unfrozen
+    opt_D.zero_grad()
+    loss_d = losses.d_loss(D(x), D(G(z).detach()))
+    loss_d.backward()
+    opt_D.step()
+    D.requires_grad_(False)
+    D.eval()
+    opt_G.zero_grad()
+    loss_g = losses.g_loss_nonsaturating(D(G(z)))
+    loss_g.backward()
+    opt_G.step()
+    D.requires_grad_(True)
+    D.train()
+    return loss_d, loss_g
+
+
 CASES = {
     "d_loss": ((d_ok,), [(d_naive,), (d_swapped,), (d_no_fake,), (d_sum,)]),
     "g_losses": (
@@ -126,7 +170,17 @@ CASES = {
     ),
     "smoothed_d_loss": ((smooth_ok,), [(smooth_two_sided,), (smooth_wrong_target,), (smooth_ignored,)]),
     "minibatch_std": ((mbstd_ok,), [(mbstd_unbiased,), (mbstd_over_features,), (mbstd_not_appended,)]),
-    "train_step": ((step_ok,), [(step_no_zero_grad,), (step_saturating,), (step_g_first,), (step_no_detach,)]),
+    "train_step": (
+        (step_ok,),
+        [
+            (step_no_zero_grad,),
+            (step_saturating,),
+            (step_g_first,),
+            (step_no_detach,),
+            (step_freezes_d_forever,),
+            (step_leaves_d_in_eval,),
+        ],
+    ),
     "answer_smoothed_optimum": ((0.45,), [(0.5,), (0.9,), (0.55,)]),
 }
 
@@ -137,3 +191,16 @@ CASES = {
     test_not_implemented_passes_through,
     test_checks_leave_the_global_rng_alone,
 ) = suite(check, CASES, "5")
+
+
+def test_freezing_d_for_gs_step_and_unfreezing_it_passes(capsys):
+    check.train_step(step_freezes_d_for_g_only)
+    assert "passed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "wrong, says", [(step_freezes_d_forever, "no longer require grad"), (step_leaves_d_in_eval, "eval mode")]
+)
+def test_a_step_that_leaves_d_untrainable_is_told_why(wrong, says):
+    with pytest.raises(CheckFailed, match=says):
+        check.train_step(wrong)

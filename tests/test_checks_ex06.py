@@ -1,10 +1,12 @@
 """Every check of assignment 06 passes the reference and rejects known-wrong implementations."""
 
+import pytest
 import torch
 import torch.nn.functional as F
 from checks_suite import suite
 
 from gancourse import losses
+from gancourse.checks import CheckFailed
 from gancourse.checks import ex06 as check
 from gancourse.wasserstein import clip_weights_
 
@@ -73,6 +75,16 @@ def clip_new_parameters(model, c):  # replaces every parameter: the optimiser ke
     for module in list(model.modules()):
         for name, p in list(module.named_parameters(recurse=False)):
             setattr(module, name, torch.nn.Parameter(p.detach().clamp(-c, c)))
+
+
+def clip_out_argument(model, c):  # out=p on a parameter that requires grad, outside no_grad: autograd refuses
+    for p in model.parameters():
+        torch.clamp(p, -c, c, out=p)
+
+
+def clip_data_assignment(model, c):  # also right: the same Parameter objects get new data
+    for p in model.parameters():
+        p.data = p.data.clamp(-c, c)
 
 
 def clip_half_range(model, c):  # clamps to [0, c]
@@ -155,6 +167,36 @@ def gstep_no_zero_grad(G, critic, opt_G, z):
     return loss.detach()
 
 
+def gstep_freezes_critic_forever(G, critic, opt_G, z):  # the critic stays frozen for its next step
+    critic.requires_grad_(False)
+    opt_G.zero_grad()
+    loss = -critic(G(z)).mean()
+    loss.backward()
+    opt_G.step()
+    return loss.detach()
+
+
+def gstep_leaves_critic_in_eval(G, critic, opt_G, z):
+    critic.eval()
+    opt_G.zero_grad()
+    loss = -critic(G(z)).mean()
+    loss.backward()
+    opt_G.step()
+    return loss.detach()
+
+
+def gstep_freezes_critic_for_g_only(G, critic, opt_G, z):  # also right: frozen (and in eval) for G's step only
+    critic.requires_grad_(False)
+    critic.eval()
+    opt_G.zero_grad()
+    loss = -critic(G(z)).mean()
+    loss.backward()
+    opt_G.step()
+    critic.requires_grad_(True)
+    critic.train()
+    return loss.detach()
+
+
 def gstep_steps_the_critic(G, critic, opt_G, z):
     opt_D = torch.optim.SGD(critic.parameters(), lr=0.1)
     opt_G.zero_grad()
@@ -190,6 +232,7 @@ CASES = {
             (clip_toggles_requires_grad,),
             (clip_new_parameters,),
             (clip_half_range,),
+            (clip_out_argument,),
         ],
     ),
     "critic_step": (
@@ -204,7 +247,14 @@ CASES = {
     ),
     "generator_step": (
         (gstep_ok,),
-        [(gstep_wrong_sign,), (gstep_detached,), (gstep_no_zero_grad,), (gstep_steps_the_critic,)],
+        [
+            (gstep_wrong_sign,),
+            (gstep_detached,),
+            (gstep_no_zero_grad,),
+            (gstep_steps_the_critic,),
+            (gstep_freezes_critic_forever,),
+            (gstep_leaves_critic_in_eval,),
+        ],
     ),
     "answer_lipschitz_bound": ((BOUND,), [(0.01**3,), (0.01**3 * 2 * 128 * 128,), (0.01**3 * 128 * 128,)]),
 }
@@ -231,3 +281,27 @@ def test_the_bound_is_reached_by_an_all_c_critic():
     (grad,) = torch.autograd.grad(critic(x).sum(), x)
     assert abs(grad.norm().item() - check.lipschitz_bound((2, 128, 128, 1), c)) < 1e-6
     assert abs(check.lipschitz_bound((2, 128, 128, 1), c) - BOUND) < 1e-12
+
+
+@pytest.mark.parametrize("right", [clip_data_assignment, gstep_freezes_critic_for_g_only], ids=lambda f: f.__name__)
+def test_other_right_answers_pass(right, capsys):
+    if right is clip_data_assignment:
+        check.clip_weights(right)
+    else:
+        check.generator_step(right)
+    assert "passed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong", [clip_without_no_grad, clip_out_argument], ids=lambda f: f.__name__)
+def test_autograd_errors_in_clipping_fail_with_a_hint(wrong):
+    with pytest.raises(CheckFailed, match=r"(?s)clipping raised RuntimeError.*Hint: .*torch.no_grad\(\)"):
+        check.clip_weights(wrong)
+
+
+@pytest.mark.parametrize(
+    "wrong, says",
+    [(gstep_freezes_critic_forever, "no longer require grad"), (gstep_leaves_critic_in_eval, "eval mode")],
+)
+def test_a_generator_step_that_leaves_the_critic_untrainable_is_told_why(wrong, says):
+    with pytest.raises(CheckFailed, match=says):
+        check.generator_step(wrong)

@@ -1,11 +1,13 @@
 """Every check of assignment 09 passes the reference and rejects known-wrong implementations."""
 
 import numpy as np
+import pytest
 import scipy.linalg
 import torch
 from checks_suite import suite
 
 from gancourse import metrics
+from gancourse.checks import CheckFailed
 from gancourse.checks import ex09 as check
 
 # ---- 9.1 the Fréchet distance
@@ -186,6 +188,19 @@ def ladder_not_clipped(x, ref, stds, seed):
     return [metrics.classifier_frechet_distance(x + s * torch.randn(x.shape, generator=g), ref) for s in stds]
 
 
+def ladder_global_rng(x, ref, stds, seed):  # ignores seed: draws from the global RNG (close to right, by chance)
+    return [metrics.classifier_frechet_distance((x + s * torch.randn(x.shape)).clamp(-1, 1), ref) for s in stds]
+
+
+def ladder_reseeds_global(x, ref, stds, seed):  # uses seed, but by reseeding everyone's global RNG
+    torch.manual_seed(seed)
+    return ladder_global_rng(x, ref, stds, seed)
+
+
+def ladder_fixed_seed(x, ref, stds, seed):  # a generator, but always seeded 0
+    return ladder_ok(x, ref, stds, 0)
+
+
 def ladder_against_clean(x, ref, stds, seed):  # distances to the clean digits, not to the reference
     return ladder_ok(x, metrics.feature_stats(x), stds, seed)
 
@@ -221,7 +236,16 @@ CASES = {
     ),
     "noise_ladder": (
         (ladder_ok,),
-        [(ladder_reversed,), (ladder_same_rung,), (ladder_variance,), (ladder_not_clipped,), (ladder_against_clean,)],
+        [
+            (ladder_reversed,),
+            (ladder_same_rung,),
+            (ladder_variance,),
+            (ladder_not_clipped,),
+            (ladder_against_clean,),
+            (ladder_global_rng,),
+            (ladder_reseeds_global,),
+            (ladder_fixed_seed,),
+        ],
     ),
 }
 
@@ -237,3 +261,16 @@ CASES = {
 def test_a_ladder_with_one_noise_draw_passes_too(capsys):
     check.noise_ladder(ladder_one_noise_draw)
     assert "passed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "wrong, says",
+    [
+        (ladder_global_rng, "global random generator"),
+        (ladder_reseeds_global, "global random generator"),
+        (ladder_fixed_seed, "seed` is ignored"),
+    ],
+)
+def test_a_ladder_that_ignores_its_seed_is_told_why(wrong, says):
+    with pytest.raises(CheckFailed, match=says):
+        check.noise_ladder(wrong)

@@ -141,6 +141,27 @@ def passed(exercise: str) -> None:
     print(f"Exercise {exercise}: passed ✓")
 
 
+# --------------------------------------------------------------------------- a training step leaves its nets trainable
+
+
+def expect_left_trainable(model: torch.nn.Module, exercise: str, whose: str, *, hint: str) -> None:
+    """Fail unless every parameter of ``model`` still requires grad and the model is in training mode."""
+    frozen = [name for name, p in model.named_parameters() if not p.requires_grad]
+    expect(
+        not frozen,
+        exercise,
+        f"after the step, {whose} parameters {frozen} no longer require grad: the next step would not train them",
+        hint,
+    )
+    evaluating = [name or type(model).__name__ for name, m in model.named_modules() if not m.training]
+    expect(
+        not evaluating,
+        exercise,
+        f"after the step, {whose} modules {evaluating} are in eval mode (dropout off, batch norm frozen)",
+        hint,
+    )
+
+
 # Feedback at a glance (gancourse/feedback.py): in a notebook, a failed check or an untouched exercise shows one
 # short block instead of the package's frames; every other error keeps its full traceback.
 from gancourse import feedback  # noqa: E402

@@ -8,7 +8,7 @@ import copy
 import torch
 
 from gancourse import losses, nets
-from gancourse.checks import expect, expect_close, expect_same_parameters, fail, passed
+from gancourse.checks import expect, expect_close, expect_left_trainable, expect_same_parameters, fail, passed
 
 # logits from confident to very confident: in float32 naive log(sigmoid(l)) underflows to -inf for l below about
 # -100 (sigmoid gives 0), and log(1 - sigmoid(l)) already from l = 17 (sigmoid rounds to 1)
@@ -177,6 +177,15 @@ def train_step(fn) -> None:
             after="after the step",
             hint="zero each optimiser's gradients before its backward, detach the fakes in D's step, "
             "and update D before computing G's loss",
+        )
+    for name, model in (("D's", D), ("G's", G)):
+        expect_left_trainable(
+            model,
+            "5.5",
+            name,
+            hint="the next call trains both nets again: if you freeze D for G's step (requires_grad_(False)) or "
+            "switch it to eval(), undo it before returning (requires_grad_(True), train()); detaching the fakes "
+            "is all D's step needs",
         )
     passed("5.5")
 

