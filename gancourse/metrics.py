@@ -490,6 +490,28 @@ def precision_recall(fake, real, *, k: int = PR_K) -> tuple[float, float]:
     return float(precision), float(recall)
 
 
+def knn_radii(x, *, k: int = PR_K) -> torch.Tensor:
+    """The radius of each sample's ball in precision and recall: the distance from each row of x (N, d) to its k-th
+    nearest other row, float64 (N,)."""
+    k = _count(k, "k", 1)
+    x = _as_points(x, "x")
+    if len(x) < k + 1:
+        raise ValueError(f"knn_radii with k={k} needs at least {k + 1} samples, got {len(x)}")
+    return _knn_radii(x, k)
+
+
+def ball_counts(fake, real, *, k: int = PR_K) -> torch.Tensor:
+    """How many fake samples (m, d) each real sample's k-NN ball holds: int64 (n,). Precision counts a fake
+    sample once however many balls hold it; these counts show which balls make up the precision."""
+    k = _count(k, "k", 1)
+    fake, real = _feature_pair(fake, real, ("fake", "real"), k + 1, f"ball_counts with k={k}")
+    radii = _knn_radii(real, k)  # (n,)
+    out = [
+        (_dists(real[i : i + _CHUNK], fake) <= radii[i : i + _CHUNK, None]).sum(1) for i in range(0, len(real), _CHUNK)
+    ]
+    return torch.cat(out)  # d(a, b) == d(b, a) to the bit, so these agree with precision_recall's test
+
+
 def density_coverage(fake, real, *, k: int = DC_K) -> tuple[float, float]:
     """Density and coverage (Naeem et al. 2020) of feature sets fake (m, d) against real (n, d), with real balls only.
 

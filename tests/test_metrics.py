@@ -770,6 +770,24 @@ def test_digit_metrics_of_real_digits(digits):
         metrics.digit_metrics(x[:20], f[:, :64])
 
 
+def test_knn_radii_and_ball_counts_explain_precision():
+    gen = torch.Generator().manual_seed(0)
+    real = torch.cat([data.sample_ring(500, generator=gen), torch.tensor([[0.0, 0.0], [2.5, 2.5], [-2.5, 2.5]])])
+    fake = (2 * torch.rand(400, 2, generator=gen) - 1) * 2.5
+    radii, counts = metrics.knn_radii(real), metrics.ball_counts(fake, real)
+    brute = torch.cdist(real.double(), real.double()).sort(dim=1).values[:, 3]  # the 3rd nearest other point
+    torch.testing.assert_close(radii, brute, rtol=0, atol=1e-12)
+    inside = torch.cdist(fake.double(), real.double()) <= radii  # (400, 503)
+    assert torch.equal(counts, inside.sum(0))
+    precision, _ = metrics.precision_recall(fake, real)
+    assert precision == pytest.approx(inside.any(1).double().mean().item(), abs=1e-12)
+    assert counts[-3:].sum() > counts[:-3].sum()  # the three outliers' large balls hold most of the noise
+    with pytest.raises(ValueError, match="knn_radii with k=3 needs at least 4 samples, got 3"):
+        metrics.knn_radii(real[:3])
+    with pytest.raises(ValueError, match="ball_counts with k=3 needs at least 4 samples in each set"):
+        metrics.ball_counts(fake[:3], real)
+
+
 def test_unit_rows():
     x = torch.tensor([[3.0, 4.0], [0.0, 0.0], [-2.0, 0.0]])
     torch.testing.assert_close(
