@@ -34,13 +34,13 @@
   one. Precision is not quality: a real outlier's ball reaches its k-th neighbour far away, so a few
   large balls can hold a whole set of noise (lecture 09 shows it). Density and coverage (Naeem, Oh, Uh,
   Choi & Yoo 2020, "Reliable Fidelity and Diversity Metrics for Generative Models", k = 5) count how many
-  real balls hold each fake sample, and which real balls hold any, so a few large balls cannot inflate them. digit_metrics reports precision and recall only (not density and
-  coverage), computed on unit-length features of the MNIST classifier: on its raw ReLU features a
-  blank page lands inside the real manifold.
+  real balls hold each fake sample, and which real balls hold any, so a few large balls cannot inflate
+  them. digit_metrics computes all four on unit-length features of the MNIST classifier: on its raw ReLU
+  features a blank page lands inside the real manifold.
 
 Functions on two sets take the fake (generated) set first, as classifier_frechet_distance does.
 Used by notebooks/05_vanilla_gan.ipynb (coverage, digit histogram), notebooks/09_evaluating_gans.ipynb
-(everything here), and lectures 06-08 for their coverage tables. docs/classifier.md has the figures.
+(everything here), and lectures 06, 07 and 10 for their coverage tables. docs/classifier.md has the figures.
 """
 
 from __future__ import annotations
