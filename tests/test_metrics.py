@@ -32,20 +32,23 @@ def random_spd(d, rng, rank=None):
 )
 def test_real_samples_capture_every_mode(name, sample, coverage, k):
     out = coverage(sample(metrics.N_EVAL, seed=1))
-    assert out["n_modes"] == k and out["modes_captured"] == k, out
+    assert out["n_modes"] == k and out["modes_captured"] == k and out["modes_one_sample"] == k, out
     assert out["high_quality"] == pytest.approx(HQ_REAL, abs=0.01), out
-    assert 0 <= out["reverse_kl"] < 0.02, out  # balanced: about (K - 1) / (2 N) from sampling alone
+    assert 0 <= out["reverse_kl"] < 0.02 and 0 <= out["reverse_kl_hq"] < 0.02, out  # about (K - 1) / (2 N)
     assert sum(out["counts"]) == round(out["high_quality"] * metrics.N_EVAL)
+    assert out["n"] == metrics.N_EVAL and out["min_count"] == metrics.N_EVAL / (4 * k)
+    assert sum(out["shares"]) == pytest.approx(1.0, abs=1e-12) and len(out["shares"]) == k
 
 
 @pytest.mark.parametrize("modes, std", [(data.ring_modes(), data.RING_STD), (data.grid_modes(), data.GRID_STD)])
 def test_collapsed_sampler_scores_one_mode_and_log_k(modes, std):
     x = modes[3] + std * torch.randn(metrics.N_EVAL, 2, generator=torch.Generator().manual_seed(0))
     out = metrics.mode_coverage(x, modes, std)
-    assert out["modes_captured"] == 1
-    assert out["reverse_kl"] == pytest.approx(math.log(len(modes)), abs=1e-12)
+    assert out["modes_captured"] == out["modes_one_sample"] == 1
+    assert out["reverse_kl"] == pytest.approx(math.log(len(modes)), abs=1e-12)  # every sample nearest mode 3
+    assert out["reverse_kl_hq"] == pytest.approx(math.log(len(modes)), abs=1e-12)
     assert out["high_quality"] == pytest.approx(HQ_REAL, abs=0.01)
-    assert out["counts"][3] == sum(out["counts"])
+    assert out["counts"][3] == sum(out["counts"]) and out["shares"][3] == 1.0
 
 
 def test_reverse_kl_of_half_the_modes_is_log_2():
@@ -54,7 +57,8 @@ def test_reverse_kl_of_half_the_modes_is_log_2():
     out = metrics.ring_coverage(x)
     assert out["modes_captured"] == 4 and out["high_quality"] == 1.0
     assert out["reverse_kl"] == pytest.approx(math.log(2), abs=1e-12)  # sum 1/4 log(8/4)
-    assert out["counts"] == [250, 0, 250, 0, 250, 0, 250, 0]
+    assert out["reverse_kl_hq"] == pytest.approx(math.log(2), abs=1e-12)
+    assert out["counts"] == [250, 0, 250, 0, 250, 0, 250, 0] and out["shares"] == [0.25, 0, 0.25, 0] * 2
 
 
 def test_three_std_boundary_and_no_high_quality_sample():
@@ -63,8 +67,72 @@ def test_three_std_boundary_and_no_high_quality_sample():
     outside = mode + torch.tensor([[0.0, 3.01 * std]])
     assert metrics.ring_coverage(inside)["high_quality"] == 1.0
     out = metrics.ring_coverage(outside)
-    assert out["high_quality"] == 0.0 and out["modes_captured"] == 0
-    assert math.isnan(out["reverse_kl"])  # no high-quality sample: the histogram is undefined
+    assert out["high_quality"] == 0.0 and out["modes_captured"] == out["modes_one_sample"] == 0
+    assert out["reverse_kl_hq"] is None  # no high-quality sample: the papers' histogram is undefined, and says so
+    assert out["reverse_kl"] == pytest.approx(math.log(8), abs=1e-12)  # the one sample is still nearest mode 0
+
+
+def test_a_mode_is_captured_with_a_quarter_of_its_fair_share():
+    modes = data.ring_modes()
+    far = torch.tensor([[10.0, 0.0]])  # nearest mode 0, far outside its 3 std
+    for on_mode, captured in [(25, 1), (24, 0)]:  # 800 samples, 8 modes: a quarter of 100 is 25
+        x = torch.cat([modes[:1].repeat(on_mode, 1), far.repeat(800 - on_mode, 1)])
+        out = metrics.ring_coverage(x)
+        assert out["min_count"] == 25.0 and out["counts"][0] == on_mode
+        assert out["modes_captured"] == captured and out["modes_one_sample"] == 1
+    x = torch.cat([modes[:1].repeat(10, 1), far.repeat(790, 1)])
+    assert metrics.mode_coverage(x, modes, data.RING_STD, capture_share=0.1)["modes_captured"] == 1  # 10 >= 10
+
+
+@pytest.mark.parametrize("target, k", [("ring", 8), ("grid", 25)])
+def test_blur_baselines_pass_the_one_sample_rule_and_fail_the_share_rule(target, k):
+    for seed in range(5):
+        rows = metrics.coverage_baselines(target, seed=seed)
+        assert list(rows) == ["real data", "blurred (std x 10)", "uniform square", "one Gaussian"]
+        real = rows["real data"]
+        assert real["modes_captured"] == k and real["high_quality"] == pytest.approx(HQ_REAL, abs=0.015)
+        for name in ("blurred (std x 10)", "uniform square", "one Gaussian"):
+            c = rows[name]
+            assert c["modes_captured"] == 0 and c["high_quality"] < 0.05, (name, c)
+            assert c["modes_one_sample"] >= k // 4, (name, c)  # the old rule credits them with modes
+            assert c["reverse_kl"] < 0.1  # blur is balanced: the balance alone cannot flag it
+        assert rows["blurred (std x 10)"]["modes_one_sample"] >= k - 2  # nearly every mode under the old rule
+    grid = metrics.coverage_baselines("grid", seed=0)["uniform square"]
+    assert 19 <= grid["modes_one_sample"] <= 25 and 0.015 < grid["high_quality"] < 0.03  # [-4.5, 4.5]^2: ~22/25, 2.2%
+
+
+def test_capturing_every_mode_needs_a_quarter_of_the_samples_high_quality():
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(20):
+        scale = float(torch.rand(1, generator=gen)) * 0.5
+        x = data.sample_grid(1000, generator=gen) + scale * torch.randn(1000, 2, generator=gen)
+        out = metrics.grid_coverage(x)
+        assert out["modes_captured"] <= out["high_quality"] * out["n"] / out["min_count"] + 1e-9
+        assert math.isfinite(out["reverse_kl"])
+
+
+def test_baselines_are_seeded_and_refuse_bad_input():
+    a, b = metrics.baseline_samples("ring", 100, seed=1), metrics.baseline_samples("ring", 100, seed=1)
+    assert all(torch.equal(a[name], b[name]) and a[name].shape == (100, 2) for name in a)
+    assert not torch.equal(a["uniform square"], metrics.baseline_samples("ring", 100, seed=2)["uniform square"])
+    assert a["uniform square"].abs().max() <= 2.25
+    gauss = metrics.baseline_samples("grid", 200_000, seed=0)["one Gaussian"]
+    torch.testing.assert_close(gauss.var(0), torch.full((2,), 8.0025), rtol=0.02, atol=0)  # the grid's variance
+    with pytest.raises(ValueError, match="target must be 'ring' or 'grid', got 'moons'"):
+        metrics.coverage_baselines("moons")
+    with pytest.raises(ValueError, match="n must be >= 1, got 0"):
+        metrics.baseline_samples("grid", 0)
+    with pytest.raises(ValueError, match="capture_share must be a positive finite number"):
+        metrics.mode_coverage(torch.zeros(4, 2), data.ring_modes(), 0.02, capture_share=0.0)
+
+
+def test_coverage_table_marks_a_missing_hq_histogram_as_unavailable():
+    far = metrics.ring_coverage(torch.full((100, 2), 10.0))
+    real = metrics.ring_coverage(data.sample_ring(2500, seed=0))
+    text = metrics.coverage_table({"real": [real, real], "far away": [far], "mixed seeds": [real, far]})
+    lines = text.splitlines()
+    assert len(lines) == 4 and "n/a" not in lines[1] and lines[2].endswith("n/a") and lines[3].endswith("n/a")
+    assert "8.0/8" in lines[1] and "4.0/8" in lines[3] and "nan" not in text
 
 
 def test_coverage_accepts_numpy_and_float64():
@@ -474,6 +542,38 @@ def test_kid_rejects_bad_input():
         metrics.kid(x, bad)
 
 
+def test_kid_overlapping_is_torch_fidelitys_kid_with_the_same_seed():
+    fake, real = gaussians(1500, 16, 11), gaussians(1200, 16, 12, shift=0.1)
+    for seed, n_subsets, size in [(0, 20, 1000), (3, 7, 500)]:
+        ours = metrics.kid_overlapping(fake, real, n_subsets=n_subsets, max_subset_size=size, seed=seed)
+        theirs = kid_features_to_metric(
+            fake, real, kid_subsets=n_subsets, kid_subset_size=size, rng_seed=seed, verbose=False
+        )
+        assert ours == pytest.approx(theirs["kernel_inception_distance_mean"], rel=1e-10)
+
+
+def test_kid_overlapping_of_whole_sets_is_their_mmd2_and_agrees_with_disjoint_kid():
+    fake, real = gaussians(300, 8, 13), gaussians(300, 8, 14, shift=0.3)
+    # subsets as large as the sets: every subset is a permutation of both, so every estimate is the full MMD^2
+    whole = metrics.kid_overlapping(fake, real, n_subsets=3, max_subset_size=10_000)
+    assert whole == pytest.approx(metrics.mmd2_unbiased(fake, real), rel=1e-9)
+    # both estimators are unbiased for the same MMD^2: they agree within the disjoint estimate's standard error
+    mean, se = metrics.kid(fake, real, n_subsets=3)
+    assert abs(metrics.kid_overlapping(fake, real, max_subset_size=100) - mean) < 4 * se
+
+
+def test_kid_overlapping_rejects_bad_input():
+    x = gaussians(50, 8, 10)
+    with pytest.raises(ValueError, match="max_subset_size must be >= 2, got 1"):
+        metrics.kid_overlapping(x, x, max_subset_size=1)
+    with pytest.raises(ValueError, match="n_subsets must be >= 1, got 0"):
+        metrics.kid_overlapping(x, x, n_subsets=0)
+    with pytest.raises(ValueError, match="kid_overlapping needs at least 2 samples in each set, got 1 in real"):
+        metrics.kid_overlapping(x, x[:1])
+    with pytest.raises(TypeError, match="seed must be an int"):
+        metrics.kid_overlapping(x, x, seed=0.5)
+
+
 # --------------------------------------------------------------------------- precision / recall, density / coverage
 
 
@@ -659,13 +759,33 @@ def test_digit_metrics_of_real_digits(digits):
     assert out["classifier_score"] == pytest.approx(metrics.classifier_score(x[:500]), rel=1e-12)
     assert out["frechet"] == pytest.approx(metrics.classifier_frechet_distance(x[:500], x[500:]), rel=1e-9)
     assert abs(out["kid"]) < 3 * out["kid_se"] and out["precision"] > 0.6 and out["recall"] > 0.6
+    assert 0.7 < out["density"] < 1.3 and out["coverage"] > 0.6  # density about 1 for real against real
     assert 0.9 < out["confidence"] <= 1.0
     sevens = metrics.digit_metrics(x[y == 7], x[500:])
     assert sevens["recall"] < 0.3 and sevens["confidence"] > 0.9 and sevens["kid"] > 3 * sevens["kid_se"]
+    assert sevens["coverage"] < 0.3
     with pytest.raises(ValueError, match=r"x_fake must have shape \(N, 1, 28, 28\)"):
         metrics.digit_metrics(x[:10, 0], x)
     with pytest.raises(ValueError, match="same number of features"):
         metrics.digit_metrics(x[:20], f[:, :64])
+
+
+def test_knn_radii_and_ball_counts_explain_precision():
+    gen = torch.Generator().manual_seed(0)
+    real = torch.cat([data.sample_ring(500, generator=gen), torch.tensor([[0.0, 0.0], [2.5, 2.5], [-2.5, 2.5]])])
+    fake = (2 * torch.rand(400, 2, generator=gen) - 1) * 2.5
+    radii, counts = metrics.knn_radii(real), metrics.ball_counts(fake, real)
+    brute = torch.cdist(real.double(), real.double()).sort(dim=1).values[:, 3]  # the 3rd nearest other point
+    torch.testing.assert_close(radii, brute, rtol=0, atol=1e-12)
+    inside = torch.cdist(fake.double(), real.double()) <= radii  # (400, 503)
+    assert torch.equal(counts, inside.sum(0))
+    precision, _ = metrics.precision_recall(fake, real)
+    assert precision == pytest.approx(inside.any(1).double().mean().item(), abs=1e-12)
+    assert counts[-3:].sum() > counts[:-3].sum()  # the three outliers' large balls hold most of the noise
+    with pytest.raises(ValueError, match="knn_radii with k=3 needs at least 4 samples, got 3"):
+        metrics.knn_radii(real[:3])
+    with pytest.raises(ValueError, match="ball_counts with k=3 needs at least 4 samples in each set"):
+        metrics.ball_counts(fake[:3], real)
 
 
 def test_unit_rows():
