@@ -19,8 +19,10 @@ __all__ = [
     "expect_same_parameters",
     "as_array",
     "number",
+    "expect_tensor",
     "call",
     "rng_kept",
+    "stale_gradients",
     "passed",
 ]
 
@@ -76,6 +78,15 @@ def number(value, exercise: str, what: str, *, integer: bool = False, hint: str 
     return value.reshape(()) if isinstance(value, (torch.Tensor, np.ndarray, np.generic)) else arr.reshape(())
 
 
+def expect_tensor(value, exercise: str, what: str, *, shape=None, hint: str | None = None) -> torch.Tensor:
+    """``value``, once it is a torch.Tensor (of ``shape``, when given); else a failed check naming ``what``."""
+    if not isinstance(value, torch.Tensor):
+        fail(exercise, f"{what} should be a torch.Tensor, got {type(value).__name__}")
+    if shape is not None and tuple(value.shape) != tuple(shape):
+        fail(exercise, f"{what} should have shape {tuple(shape)}, got {tuple(value.shape)}", hint)
+    return value
+
+
 def call(exercise: str, what: str, fn, *args, hint: str | None = None):
     """fn(*args), where an ordinary error becomes a failed check; a stub's NotImplementedError passes through.
 
@@ -112,6 +123,13 @@ class rng_kept:
         self.drew = not torch.equal(torch.random.get_rng_state(), self._start)
         torch.random.set_rng_state(self._saved)
         return False
+
+
+def stale_gradients(*models: torch.nn.Module) -> None:
+    """Fill every parameter's .grad with 5, as an earlier step leaves it: a training step must clear it first."""
+    for model in models:
+        for p in model.parameters():
+            p.grad = torch.full_like(p, 5.0)
 
 
 def expect_close(

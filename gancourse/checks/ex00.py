@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from gancourse import data
-from gancourse.checks import as_array, expect, expect_close, fail, number, passed
+from gancourse.checks import as_array, expect, expect_close, expect_tensor, number, passed
 
 
 def _point(xy) -> str:
@@ -48,9 +48,7 @@ def ring_modes(fn) -> None:
 def to_course_range(fn) -> None:
     """Exercise 0.2: uint8 images in [0, 255] map linearly onto float32 in [-1, 1]."""
     images = torch.tensor([[0, 255], [127, 128]], dtype=torch.uint8).reshape(1, 1, 2, 2)
-    got = fn(images.clone())
-    if not isinstance(got, torch.Tensor):
-        fail("0.2", f"to_course_range should return a torch.Tensor, got {type(got).__name__}")
+    got = expect_tensor(fn(images.clone()), "0.2", "to_course_range(images)")
     if got.dtype.is_floating_point:
         hint = "convert with .float() (float32, what networks and the course's data use), not .double() or .half()"
     else:

@@ -24,65 +24,63 @@ def _pair(got, exercise: str, what: str):
     return got
 
 
-def simultaneous_step(fn) -> None:
-    """Exercise 3.1: one step of simultaneous gradient descent-ascent on f = x*y."""
+def _simultaneous_mistakes(x: float, y: float, lr: float) -> list:
+    """(what a known mistake returns from (x, y) with step lr, the hint that names it) for one simultaneous step."""
+    x_alt = x - lr * y
+    return [
+        (
+            (x_alt, y + lr * x_alt),
+            "y used the NEW x: that is the alternating update; both players must read the old (x, y)",
+        ),
+        ((x - lr * y, y - lr * x), "y must ASCEND: y <- y + lr * df/dy with df/dy = x"),
+        ((x + lr * y, y + lr * x), "x must DESCEND: x <- x - lr * df/dx with df/dx = y"),
+        ((x - lr * x, y + lr * y), "df/dx = y and df/dy = x: each player's gradient is the OTHER player's position"),
+    ]
+
+
+def _extragradient_mistakes(x: float, y: float, lr: float) -> list:
+    """(what a known mistake returns, the hint that names it) for one extragradient step."""
+    xh, yh = x - lr * y, y + lr * x
+    return [
+        ((xh, yh), "that is a plain simultaneous step: the second step must use the gradient AT the look-ahead point"),
+        (
+            (xh - lr * yh, yh + lr * xh),
+            "that is two simultaneous steps: step from the OLD point (x, y), with the look-ahead's gradient",
+        ),
+        (
+            (x - lr * xh, y + lr * yh),
+            "the look-ahead's gradient is (df/dx, df/dy) = (y_half, x_half): x descends along y_half",
+        ),
+    ]
+
+
+def _expect_step(fn, exercise: str, method: str, hint: str, mistakes_at) -> None:
+    """fn(x, y, lr) is one step of ``method`` from each of POINTS; a known mistake is named."""
     for x, y, lr in POINTS:
-        what = f"simultaneous_step(x={x}, y={y}, lr={lr})"
-        got = _pair(fn(x, y, lr), "3.1", what)
-        x_alt = x - lr * y
+        what = f"{method}_step(x={x}, y={y}, lr={lr})"
         expect_close(
-            got,
-            games.simulate((x, y), 1, lr, "simultaneous")[1],
-            "3.1",
+            _pair(fn(x, y, lr), exercise, what),
+            games.simulate((x, y), 1, lr, method)[1],
+            exercise,
             what,
             rtol=1e-9,
             atol=1e-12,
-            hint="x_new = x - lr * y and y_new = y + lr * x, both from the old (x, y)",
-            mistakes=[
-                (
-                    (x_alt, y + lr * x_alt),
-                    "y used the NEW x: that is the alternating update; both players must read the old (x, y)",
-                ),
-                ((x - lr * y, y - lr * x), "y must ASCEND: y <- y + lr * df/dy with df/dy = x"),
-                ((x + lr * y, y + lr * x), "x must DESCEND: x <- x - lr * df/dx with df/dx = y"),
-                (
-                    (x - lr * x, y + lr * y),
-                    "df/dx = y and df/dy = x: each player's gradient is the OTHER player's position",
-                ),
-            ],
+            hint=hint,
+            mistakes=mistakes_at(x, y, lr),
         )
+
+
+def simultaneous_step(fn) -> None:
+    """Exercise 3.1: one step of simultaneous gradient descent-ascent on f = x*y."""
+    hint = "x_new = x - lr * y and y_new = y + lr * x, both from the old (x, y)"
+    _expect_step(fn, "3.1", "simultaneous", hint, _simultaneous_mistakes)
     passed("3.1")
 
 
 def extragradient_step(fn) -> None:
     """Exercise 3.2: one extragradient step on f = x*y (look ahead, then step from the old point)."""
-    for x, y, lr in POINTS:
-        what = f"extragradient_step(x={x}, y={y}, lr={lr})"
-        got = _pair(fn(x, y, lr), "3.2", what)
-        xh, yh = x - lr * y, y + lr * x
-        expect_close(
-            got,
-            games.simulate((x, y), 1, lr, "extragradient")[1],
-            "3.2",
-            what,
-            rtol=1e-9,
-            atol=1e-12,
-            hint="x_half, y_half = x - lr*y, y + lr*x; then x - lr*y_half, y + lr*x_half",
-            mistakes=[
-                (
-                    (xh, yh),
-                    "that is a plain simultaneous step: the second step must use the gradient AT the look-ahead point",
-                ),
-                (
-                    (xh - lr * yh, yh + lr * xh),
-                    "that is two simultaneous steps: step from the OLD point (x, y), with the look-ahead's gradient",
-                ),
-                (
-                    (x - lr * xh, y + lr * yh),
-                    "the look-ahead's gradient is (df/dx, df/dy) = (y_half, x_half): x descends along y_half",
-                ),
-            ],
-        )
+    hint = "x_half, y_half = x - lr*y, y + lr*x; then x - lr*y_half, y + lr*x_half"
+    _expect_step(fn, "3.2", "extragradient", hint, _extragradient_mistakes)
     passed("3.2")
 
 

@@ -10,7 +10,17 @@ import torch
 from torch import nn
 
 from gancourse import losses
-from gancourse.checks import call, expect, expect_close, expect_loss, expect_same_parameters, fail, passed, rng_kept
+from gancourse.checks import (
+    call,
+    expect,
+    expect_close,
+    expect_loss,
+    expect_same_parameters,
+    expect_tensor,
+    passed,
+    rng_kept,
+    stale_gradients,
+)
 from gancourse.wasserstein import gradient_penalty as reference_penalty
 
 SHAPES = ((64, 2), (16, 3, 5, 5))  # toy points and a batch of small multi-channel images
@@ -30,13 +40,12 @@ def interpolates(fn) -> None:
         with rng_kept() as rng:  # two calls with generators seeded alike, and the global RNG left alone
             x_hat = call("7.1", what, fn, x_real.clone(), x_fake.clone(), torch.Generator().manual_seed(1), hint=hint)
             again = call("7.1", what, fn, x_real.clone(), x_fake.clone(), torch.Generator().manual_seed(1), hint=hint)
-        if not isinstance(x_hat, torch.Tensor):
-            fail("7.1", f"random_interpolates should return a tensor, got {type(x_hat).__name__}")
-        expect(
-            tuple(x_hat.shape) == shape,
+        expect_tensor(
+            x_hat,
             "7.1",
-            f"for inputs of shape {shape} the interpolates should have the same shape, got {tuple(x_hat.shape)}",
-            "draw alpha of shape (N, 1, ..., 1) so that it broadcasts over every non-batch dimension",
+            f"random_interpolates on inputs of shape {shape}",
+            shape=shape,
+            hint="draw alpha of shape (N, 1, ..., 1) so that it broadcasts over every non-batch dimension",
         )
         expect(
             not rng.drew and torch.equal(x_hat, again),
@@ -83,15 +92,12 @@ def per_sample_norm(fn) -> None:
     g = torch.Generator().manual_seed(3)
     for shape in ((5, 2), (4, 3, 6, 6)):
         grad = torch.randn(shape, generator=g)
-        got = fn(grad.clone())
-        if not isinstance(got, torch.Tensor):
-            fail("7.2", f"per_sample_norm should return a tensor, got {type(got).__name__}")
-        expect(
-            tuple(got.shape) == (shape[0],),
+        got = expect_tensor(
+            fn(grad.clone()),
             "7.2",
-            f"for a gradient of shape {shape} there should be one norm per sample, shape ({shape[0]},); got "
-            f"{tuple(got.shape)}",
-            "flatten every non-batch dimension first: grad.reshape(N, -1), then the norm over dim=1; "
+            f"per_sample_norm of a gradient of shape {shape}, one norm per sample,",
+            shape=(shape[0],),
+            hint="flatten every non-batch dimension first: grad.reshape(N, -1), then the norm over dim=1; "
             "grad.norm(2, dim=1) on an (N, C, H, W) gradient gives (N, H, W) norms over the channels only",
         )
         expect_close(
@@ -138,11 +144,15 @@ def gradient_penalty(fn) -> None:
             critic = make()
         x_real, x_fake = _inputs(shape, 5)
         alpha = torch.rand(shape[0], generator=torch.Generator().manual_seed(6))
-        got = fn(critic, x_real.clone(), x_fake.clone(), alpha.clone())
-        if not isinstance(got, torch.Tensor) or got.ndim != 0:
-            fail("7.3", f"gradient_penalty should return a scalar tensor, got {getattr(got, 'shape', type(got))}")
-        expected = reference_penalty(critic, x_real, x_fake, alpha=alpha)
         kind = "an MLP critic on points (N, 2)" if len(shape) == 2 else "a conv critic on images (N, 3, 5, 5)"
+        got = expect_tensor(
+            fn(critic, x_real.clone(), x_fake.clone(), alpha.clone()),
+            "7.3",
+            f"the penalty for {kind}",
+            shape=(),
+            hint="one number: the mean of (norm - 1)^2 over the batch",
+        )
+        expected = reference_penalty(critic, x_real, x_fake, alpha=alpha)
         expect_close(
             got.detach(),
             expected.detach(),
@@ -203,13 +213,13 @@ def critic_step(fn) -> None:
     x_real, x_fake = _inputs((32, 2), 8)
     alpha = torch.rand(32, generator=torch.Generator().manual_seed(9))
     ref = copy.deepcopy(critic)
-    results = []
-    for model, step in ((critic, fn), (ref, reference_critic_step)):
-        opt = torch.optim.Adam(model.parameters(), lr=0.01, betas=(0.0, 0.9))
-        for p in model.parameters():
-            p.grad = torch.full_like(p, 5.0)  # stale gradients must not leak in
-        results.append(step(model, opt, x_real.clone(), x_fake.clone(), 10.0, alpha.clone()))
-    got, expected = results
+    stale_gradients(critic, ref)  # they must not leak into the step
+
+    def adam(model):
+        return torch.optim.Adam(model.parameters(), lr=0.01, betas=(0.0, 0.9))
+
+    got = fn(critic, adam(critic), x_real.clone(), x_fake.clone(), 10.0, alpha.clone())
+    expected = reference_critic_step(ref, adam(ref), x_real.clone(), x_fake.clone(), 10.0, alpha.clone())
     expect_loss(
         got,
         expected,

@@ -12,7 +12,7 @@ import torch
 from torch import nn, serialization
 
 from gancourse import dcgan, losses
-from gancourse.checks import expect, expect_close, fail, number, passed, rng_kept
+from gancourse.checks import call, expect, expect_close, expect_tensor, fail, number, passed, rng_kept
 
 # (size, kernel, stride, padding, output_padding): DCGAN's 7 -> 14 -> 28 first, then cases a shortcut gets wrong
 CONV_T_CASES = ((7, 4, 2, 1, 0), (14, 4, 2, 1, 0), (4, 4, 1, 0, 0), (5, 3, 2, 1, 1), (3, 5, 3, 2, 0), (10, 3, 1, 1, 0))
@@ -56,25 +56,17 @@ def generator_stack(fn) -> None:
             G = fn(latent_dim, width)
         if not isinstance(G, nn.Module):
             fail("8.2", f"make_generator should return an nn.Module, got {type(G).__name__}")
-        shapes: list[tuple[int, ...]] = []
-        handles = [
-            m.register_forward_hook(lambda mod, inp, out, shapes=shapes: shapes.append(tuple(inp[0].shape)))
-            for m in G.modules()
-            if isinstance(m, nn.BatchNorm2d)
-        ]
         z = torch.randn(5, latent_dim, generator=torch.Generator().manual_seed(1))
-        try:
-            with torch.no_grad():
-                x = G(z)
-        except RuntimeError as err:
-            fail(
-                "8.2",
-                f"make_generator({latent_dim}, {width}) failed on z of shape (5, {latent_dim}): {err}",
-                "project z with Linear(latent_dim, 2 * width * 7 * 7, bias=False) and reshape to (N, 2 * width, 7, 7)",
-            )
-        finally:
-            for h in handles:
-                h.remove()
+        x, shapes = call(
+            "8.2",
+            f"make_generator({latent_dim}, {width}) on z of shape (5, {latent_dim})",
+            _forward,
+            G,
+            z,
+            [m for m in G.modules() if isinstance(m, nn.BatchNorm2d)],
+            lambda module, inputs: tuple(inputs[0].shape),  # what each batch norm sees
+            hint="project z with Linear(latent_dim, 2 * width * 7 * 7, bias=False) and reshape to (N, 2 * width, 7, 7)",
+        )
         expect(
             isinstance(x, torch.Tensor) and tuple(x.shape) == (5, 1, 28, 28),
             "8.2",
@@ -148,18 +140,22 @@ def _oracle(latent_dim: int, width: int) -> nn.Module:
     return G
 
 
-def _ran_layers(G: nn.Module, z: torch.Tensor) -> list[str]:
-    """The classes of G's leaf modules in the order a forward pass runs them."""
-    order: list[str] = []
-    leaves = [m for m in G.modules() if not list(m.children())]
-    handles = [m.register_forward_hook(lambda mod, inp, out: order.append(type(mod).__name__)) for m in leaves]
+def _forward(G: nn.Module, z: torch.Tensor, watched: list[nn.Module], record) -> tuple[torch.Tensor, list]:
+    """G(z) without gradients, and record(module, inputs) for each watched module, in the order the pass runs them."""
+    seen = []
+    handles = [m.register_forward_hook(lambda mod, inp, out: seen.append(record(mod, inp))) for m in watched]
     try:
         with torch.no_grad():
-            G(z)
+            return G(z), seen
     finally:
         for h in handles:
             h.remove()
-    return order
+
+
+def _ran_layers(G: nn.Module, z: torch.Tensor) -> list[str]:
+    """The classes of G's leaf modules in the order a forward pass runs them."""
+    leaves = [m for m in G.modules() if not list(m.children())]
+    return _forward(G, z, leaves, lambda module, inputs: type(module).__name__)[1]
 
 
 def _same_function_as_package(G: nn.Module, latent_dim: int, width: int) -> None:
@@ -281,14 +277,12 @@ def slerp(fn) -> None:
         ("two latents pointing the same way (the angle is 0)", 2 * axis, 5 * axis),
     ]
     for what, a, b in cases:
-        got = fn(a.clone(), b.clone(), t.clone())
-        if not isinstance(got, torch.Tensor):
-            fail("8.4", f"slerp should return a tensor, got {type(got).__name__}")
-        expect(
-            tuple(got.shape) == (len(t), len(a)),
+        got = expect_tensor(
+            fn(a.clone(), b.clone(), t.clone()),
             "8.4",
-            f"slerp(z0 (100,), z1 (100,), t (9,)) should have shape (9, 100), got {tuple(got.shape)}",
-            "one row per fraction: t[:, None] broadcasts against the vectors",
+            "slerp(z0 (100,), z1 (100,), t (9,))",
+            shape=(len(t), len(a)),
+            hint="one row per fraction: t[:, None] broadcasts against the vectors",
         )
         expect(
             bool(torch.isfinite(got).all()),

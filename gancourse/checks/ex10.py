@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from gancourse import losses
-from gancourse.checks import call, expect, expect_close, fail, passed, rng_kept
+from gancourse.checks import call, expect, expect_close, expect_tensor, fail, passed, rng_kept
 
 
 def _f64(*tensors: torch.Tensor) -> list[torch.Tensor]:
@@ -113,8 +113,7 @@ def concat_condition(fn) -> None:
             n,
             hint="F.one_hot(y, n_classes) has shape (N, n_classes); join it to x with torch.cat along dim=1",
         )
-        if not isinstance(out, torch.Tensor):
-            fail("10.1", f"concat_condition should return a tensor, got {type(out).__name__}")
+        expect_tensor(out, "10.1", f"concat_condition on {what}")
         _expect_concat_shape(tuple(out.shape), x0, y, n, what)
         expect(
             out.dtype == x.dtype,
@@ -386,13 +385,12 @@ def reparameterize(fn) -> None:
             eps.clone(),
             hint="z = mu + torch.exp(0.5 * logvar) * eps, elementwise",
         )
-    if not isinstance(z, torch.Tensor):
-        fail("10.3", f"reparameterize should return a tensor, got {type(z).__name__}")
-    expect(
-        tuple(z.shape) == (8, 4),
+    expect_tensor(
+        z,
         "10.3",
-        f"for mu, logvar and eps of shape (8, 4) z should have shape (8, 4), got {tuple(z.shape)}",
-        "everything is elementwise: no sum, mean or matrix product",
+        "z for mu, logvar and eps of shape (8, 4)",
+        shape=(8, 4),
+        hint="everything is elementwise: no sum, mean or matrix product",
     )
     expect(
         bool(torch.isfinite(z).all()),
