@@ -1,5 +1,5 @@
-"""The helpers every check uses: a student's number, a seeded build that leaves the global RNG alone, a call whose
-errors become failed checks, and the hint that names a known mistake."""
+"""The helpers every check uses: a student's number or tensor, a seeded build that leaves the global RNG alone, a call
+whose errors become failed checks, stale gradients, and the hint that names a known mistake."""
 
 import math
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from gancourse.checks import CheckFailed, call, expect_close, number, rng_kept
+from gancourse.checks import CheckFailed, call, expect_close, expect_tensor, number, rng_kept, stale_gradients
 
 # ---- number: a student's one-number answer
 
@@ -51,6 +51,28 @@ def test_an_integer_answer_must_be_an_int():
     for wrong in (14.0, True, "14", np.float64(14)):
         with pytest.raises(CheckFailed, match=rf"size should be an int, got {type(wrong).__name__}[\s\S]*Hint: whole"):
             number(wrong, "8.1", "size", integer=True, hint="whole numbers")
+
+
+# ---- expect_tensor: a student's tensor answer, of a shape
+
+
+def test_a_tensor_of_the_right_shape_comes_back():
+    z = torch.zeros(8, 4)
+    assert expect_tensor(z, "10.3", "z", shape=(8, 4)) is z
+    assert expect_tensor(torch.tensor(1.0), "7.3", "the penalty", shape=()).ndim == 0
+
+
+def test_what_is_not_a_tensor_of_the_shape_fails_and_says_what_came():
+    with pytest.raises(CheckFailed, match=r"Exercise 10.3: z should be a torch.Tensor, got ndarray"):
+        expect_tensor(np.zeros((8, 4)), "10.3", "z", shape=(8, 4))
+    with pytest.raises(CheckFailed, match=r"z should have shape \(8, 4\), got \(4, 8\)\nHint: elementwise"):
+        expect_tensor(torch.zeros(4, 8), "10.3", "z", shape=(8, 4), hint="elementwise")
+
+
+def test_stale_gradients_fill_every_parameter():
+    nets = torch.nn.Linear(2, 3), torch.nn.Sequential(torch.nn.Linear(3, 1), torch.nn.Linear(1, 1))
+    stale_gradients(*nets)
+    assert all(torch.equal(p.grad, torch.full_like(p, 5.0)) for net in nets for p in net.parameters())
 
 
 # ---- rng_kept: a seeded build, and a watch on the global RNG
