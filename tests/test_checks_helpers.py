@@ -48,7 +48,8 @@ def test_what_is_not_one_number_fails_and_says_what_came(answer, words):
 def test_an_integer_answer_must_be_an_int():
     assert number(14, "8.1", "size", integer=True) == 14
     assert number(np.int64(14), "8.1", "size", integer=True) == 14
-    for wrong in (14.0, True, "14", np.float64(14)):
+    assert number(torch.tensor(14), "8.1", "size", integer=True) == 14
+    for wrong in (14.0, True, "14", np.float64(14), torch.tensor(14.5)):
         with pytest.raises(CheckFailed, match=rf"size should be an int, got {type(wrong).__name__}[\s\S]*Hint: whole"):
             number(wrong, "8.1", "size", integer=True, hint="whole numbers")
 

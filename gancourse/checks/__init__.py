@@ -7,6 +7,8 @@ Every check is tested against known-wrong implementations (tests/test_checks_*.p
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 import torch
 
@@ -69,9 +71,12 @@ def number(value, exercise: str, what: str, *, integer: bool = False, hint: str 
     ``integer=True`` the answer must be an int (a Python or NumPy integer, not a bool) and comes back an int.
     """
     if integer:
-        if isinstance(value, bool) or not hasattr(value, "__index__"):
-            fail(exercise, f"{what} should be an int, got {type(value).__name__}: {value!r}", hint)
-        return int(value)
+        try:
+            if not isinstance(value, bool):
+                return operator.index(value)  # an int, a NumPy integer or an integer tensor; never truncates
+        except TypeError:
+            pass
+        fail(exercise, f"{what} should be an int, got {type(value).__name__}: {value!r}", hint)
     arr = as_array(value, exercise, what)
     if arr.size != 1:
         fail(exercise, f"{what} should be one number, got an array of shape {arr.shape}", hint)
