@@ -12,9 +12,10 @@ parametrised builder, ``functools.partial(stack, bias=True)``), and takes the fo
         test_not_implemented_passes_through, test_checks_leave_the_global_rng_alone = suite(check, CASES, "5")
 
 pytest collects them as the module's own. A module whose checks each take one function can keep one
-table of mistakes, ``{name: [(wrong, words its failure must hold), ...]}``, and take the test that each
-mistake is named with ``test_the_mistake_is_named = named_mistakes(check, MISTAKES)``. What a module
-checks beyond these (other right answers, the references against independent computations) stays in it.
+table, ``TABLE = {name: (right, [(wrong, words its failure must hold), ...])}``, pass ``cases_of(TABLE)``
+to ``suite`` and take the test that each mistake is named with
+``test_the_mistake_is_named = named_mistakes(check, TABLE)``. What a module checks beyond these (other
+right answers, the references against independent computations) stays in it.
 """
 
 from __future__ import annotations
@@ -94,17 +95,16 @@ def suite(check, cases: dict, exercise: str):
     )
 
 
-def named_mistakes(check, mistakes: dict):
-    """The test that each wrong implementation's failure holds its words, over ``{name: [(wrong, words), ...]}``.
+def cases_of(table: dict) -> dict:
+    """``suite``'s CASES from a table of one-function checks, ``{name: (right, [(wrong, words), ...])}``."""
+    return {name: ((right,), [(wrong,) for wrong, _ in rows]) for name, (right, rows) in table.items()}
 
-    The same table gives ``suite`` its wrong implementations: ``{name: ((right,), [(wrong,) for wrong, _ in rows])}``.
-    """
 
-    @pytest.mark.parametrize(
-        "name, wrong, words",
-        [(name, wrong, words) for name, rows in mistakes.items() for wrong, words in rows],
-        ids=[f"{name}-{_name(wrong)}" for name, rows in mistakes.items() for wrong, _ in rows],
-    )
+def named_mistakes(check, table: dict):
+    """The test that each wrong implementation's failure holds its words, over ``{name: (right, [(wrong, words)])}``."""
+    rows = [(name, wrong, words) for name, (_, mistakes) in table.items() for wrong, words in mistakes]
+
+    @pytest.mark.parametrize("name, wrong, words", rows, ids=[f"{name}-{_name(wrong)}" for name, wrong, _ in rows])
     def test_the_mistake_is_named(name, wrong, words):
         with pytest.raises(CheckFailed, match=words):
             getattr(check, name)(wrong)

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from checks_suite import named_mistakes, suite
+from checks_suite import cases_of, named_mistakes, suite
 
 from gancourse.checks import CheckFailed
 from gancourse.checks import ex03 as check
@@ -99,56 +99,67 @@ def _safe(fn):
     return wrapped
 
 
-MISTAKES = {
-    "simultaneous_step": [
-        (lambda x, y, lr: (x - lr * y, y + lr * (x - lr * y)), "NEW x"),  # alternating: y reads the new x
-        (lambda x, y, lr: (x - lr * y, y - lr * x), "ASCEND"),  # the ascent step's sign flipped
-        (lambda x, y, lr: (x + lr * y, y + lr * x), "DESCEND"),  # the descent step's sign flipped
-        (lambda x, y, lr: (x - lr * x, y + lr * y), "OTHER player"),  # own position as the gradient
-        (lambda x, y, lr: (x - y, y + x), "both from the old"),  # forgot the step size
-        (lambda x, y, lr: x - lr * y, "two numbers"),  # returns only x
-    ],
-    "extragradient_step": [
-        (_eg_at_old_point, "plain simultaneous step"),
-        (_eg_from_half, "two simultaneous steps"),
-        (_eg_wrong_components, "x descends along y_half"),
-        (_eg_sign, "y_half"),
-    ],
-    "spectral_radius": [
-        (lambda m: float(np.linalg.norm(m, 2)), "SINGULAR"),  # the operator norm
-        (lambda m: float(np.max(np.linalg.eigvals(m).real)), "MODULUS"),  # the largest real part
-        (lambda m: float(np.max(np.abs(np.linalg.eigvals(m).real))), "MODULUS"),  # moduli of the real parts
-        (lambda m: float(np.max(np.abs(np.linalg.eigvals(m)))) ** 2, "MODULUS"),  # squared
-        (lambda m: float(np.abs(np.linalg.det(m))), "MODULUS"),  # |det|: the product, not the largest
-    ],
-    "dirac_gan_grad": [  # each with its overflows turned into the large-argument limits: only its mistake is tested
-        (_safe(lambda t, p, g: (p * _sig(-p * t), t * _sig(-p * t) + g * p)), "Exercise 3.4"),  # penalty sign flipped
-        (_safe(lambda t, p, g: (p * _sig(-p * t) - g * t, t * _sig(-p * t))), "Exercise 3.4"),  # penalty on G
-        (_safe(lambda t, p, g: (p * _sig(-p * t), t * _sig(-p * t))), "Exercise 3.4"),  # the penalty forgotten
-        (_safe(lambda t, p, g: (p * _sig(p * t), t * _sig(p * t) - g * p)), "Exercise 3.4"),  # sigmoid(t)
-        (_safe(lambda t, p, g: (t * _sig(-p * t), p * _sig(-p * t) - g * p)), "Exercise 3.4"),  # components swapped
-        (_safe(lambda t, p, g: (p * _sig(-p * t), t * _sig(-p * t) - g * p / 2)), "Exercise 3.4"),  # g/2, not g
-    ],
-    "steps_to_grow": [
-        (lambda lr, f: 140, "Exercise 3.5"),  # the number the assignment's cell prints for lr = 0.1, factor 2
-        (lambda lr, f: math.ceil(2 * math.log(f) / lr**2), "Exercise 3.5"),  # the approximation exp(lr^2 t / 2)
-        (lambda lr, f: math.ceil(math.log(f) / math.log(1 + lr**2)), "Exercise 3.5"),  # forgot the square root
-        (lambda lr, f: math.ceil(math.log(f) / math.log(1 + lr)), "Exercise 3.5"),  # (1 + lr)^t >= factor
-        (lambda lr, f: math.floor(2 * math.log(f) / math.log(1 + lr**2)), "round up"),  # rounded down
-        (lambda lr, f: round(2 * math.log(f) / math.log(1 + lr**2)), "Exercise 3.5"),  # rounded to the nearest
-        (lambda lr, f: 2 * math.log(f) / math.log(1 + lr**2), "round up"),  # not a whole number of steps
-        (lambda lr, f: math.ceil(2 * math.log(f) / math.log(1 + lr**2)) + 1, "Exercise 3.5"),  # one step too many
-    ],
+TABLE = {  # check: (the right answer, [(a wrong one, the words its failure must hold), ...])
+    "simultaneous_step": (
+        simultaneous_step,
+        [
+            (lambda x, y, lr: (x - lr * y, y + lr * (x - lr * y)), "NEW x"),  # alternating: y reads the new x
+            (lambda x, y, lr: (x - lr * y, y - lr * x), "ASCEND"),  # the ascent step's sign flipped
+            (lambda x, y, lr: (x + lr * y, y + lr * x), "DESCEND"),  # the descent step's sign flipped
+            (lambda x, y, lr: (x - lr * x, y + lr * y), "OTHER player"),  # own position as the gradient
+            (lambda x, y, lr: (x - y, y + x), "both from the old"),  # forgot the step size
+            (lambda x, y, lr: x - lr * y, "two numbers"),  # returns only x
+        ],
+    ),
+    "extragradient_step": (
+        extragradient_step,
+        [
+            (_eg_at_old_point, "plain simultaneous step"),
+            (_eg_from_half, "two simultaneous steps"),
+            (_eg_wrong_components, "x descends along y_half"),
+            (_eg_sign, "y_half"),
+        ],
+    ),
+    "spectral_radius": (
+        spectral_radius,
+        [
+            (lambda m: float(np.linalg.norm(m, 2)), "SINGULAR"),  # the operator norm
+            (lambda m: float(np.max(np.linalg.eigvals(m).real)), "MODULUS"),  # the largest real part
+            (lambda m: float(np.max(np.abs(np.linalg.eigvals(m).real))), "MODULUS"),  # moduli of the real parts
+            (lambda m: float(np.max(np.abs(np.linalg.eigvals(m)))) ** 2, "MODULUS"),  # squared
+            (lambda m: float(np.abs(np.linalg.det(m))), "MODULUS"),  # |det|: the product, not the largest
+        ],
+    ),
+    "dirac_gan_grad": (
+        dirac_gan_grad,
+        [  # each with its overflows turned into the large-argument limits: only its mistake is tested
+            (
+                _safe(lambda t, p, g: (p * _sig(-p * t), t * _sig(-p * t) + g * p)),
+                "Exercise 3.4",
+            ),  # penalty sign flipped
+            (_safe(lambda t, p, g: (p * _sig(-p * t) - g * t, t * _sig(-p * t))), "Exercise 3.4"),  # penalty on G
+            (_safe(lambda t, p, g: (p * _sig(-p * t), t * _sig(-p * t))), "Exercise 3.4"),  # the penalty forgotten
+            (_safe(lambda t, p, g: (p * _sig(p * t), t * _sig(p * t) - g * p)), "Exercise 3.4"),  # sigmoid(t)
+            (_safe(lambda t, p, g: (t * _sig(-p * t), p * _sig(-p * t) - g * p)), "Exercise 3.4"),  # components swapped
+            (_safe(lambda t, p, g: (p * _sig(-p * t), t * _sig(-p * t) - g * p / 2)), "Exercise 3.4"),  # g/2, not g
+        ],
+    ),
+    "steps_to_grow": (
+        steps_to_grow,
+        [
+            (lambda lr, f: 140, "Exercise 3.5"),  # the number the assignment's cell prints for lr = 0.1, factor 2
+            (lambda lr, f: math.ceil(2 * math.log(f) / lr**2), "Exercise 3.5"),  # the approximation exp(lr^2 t / 2)
+            (lambda lr, f: math.ceil(math.log(f) / math.log(1 + lr**2)), "Exercise 3.5"),  # forgot the square root
+            (lambda lr, f: math.ceil(math.log(f) / math.log(1 + lr)), "Exercise 3.5"),  # (1 + lr)^t >= factor
+            (lambda lr, f: math.floor(2 * math.log(f) / math.log(1 + lr**2)), "round up"),  # rounded down
+            (lambda lr, f: round(2 * math.log(f) / math.log(1 + lr**2)), "Exercise 3.5"),  # rounded to the nearest
+            (lambda lr, f: 2 * math.log(f) / math.log(1 + lr**2), "round up"),  # not a whole number of steps
+            (lambda lr, f: math.ceil(2 * math.log(f) / math.log(1 + lr**2)) + 1, "Exercise 3.5"),  # one step too many
+        ],
+    ),
 }
 
-REFERENCES = {
-    "simultaneous_step": simultaneous_step,
-    "extragradient_step": extragradient_step,
-    "spectral_radius": spectral_radius,
-    "dirac_gan_grad": dirac_gan_grad,
-    "steps_to_grow": steps_to_grow,
-}
-CASES = {name: ((REFERENCES[name],), [(wrong,) for wrong, _ in rows]) for name, rows in MISTAKES.items()}
+CASES = cases_of(TABLE)
 
 (
     test_reference_passes,
@@ -158,7 +169,7 @@ CASES = {name: ((REFERENCES[name],), [(wrong,) for wrong, _ in rows]) for name, 
 ) = suite(check, CASES, "3")
 
 
-test_the_mistake_is_named = named_mistakes(check, MISTAKES)
+test_the_mistake_is_named = named_mistakes(check, TABLE)
 
 
 def _dirac_math_exp(theta, psi, gp_weight):  # right for small psi * theta; math.exp(900) overflows

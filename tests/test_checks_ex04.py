@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from checks_suite import named_mistakes, suite
+from checks_suite import cases_of, named_mistakes, suite
 from scipy.optimize import linear_sum_assignment
 
 from gancourse.checks import CheckFailed
@@ -142,55 +142,66 @@ def _squared_cost(a, b):
 
 # ---------------------------------------------------------------- the table: (wrong, the words its failure must hold)
 
-MISTAKES = {
-    "running_surplus": [
-        (lambda p, q: np.cumsum(np.asarray(p) - q), "n \\+ 1 entries"),  # no delta_0
-        (lambda p, q: np.concatenate([[0.0], np.cumsum(np.asarray(q) - p)]), "the sign"),  # Q - P
-        (lambda p, q: np.concatenate([[0.0, 0.0], np.cumsum(np.asarray(p) - q)[:-1]]), "delta_0 = 0"),  # shifted
-        (lambda p, q: np.concatenate([[0.0], np.cumsum(np.abs(np.asarray(p) - q))]), "delta_0 = 0"),  # |p - q|
-        (lambda p, q: np.concatenate([[0.0], np.asarray(p) - q]), "delta_0 = 0"),  # no running sum
-    ],
-    "marginal_constraints": [
-        (_rows_only, "a constraint is missing"),
-        (_cols_only, "a constraint is missing"),
-        (_column_major, "row-major"),
-        (_swapped_targets, "shape|row-major"),
-        (_first_cells_only, "a constraint is missing"),
-        (lambda p, q: marginal_constraints(p, q)[0], "pair"),  # only A returned
-    ],
-    "lipschitz_constraints": [
-        (_one_direction, "no optimum|unbounded"),
-        (_neighbours_only, "neighbours are not enough"),
-        (_unit_bound, "violates|Exercise 4.3"),
-        (_squared, "violates|Exercise 4.3"),
-        (_sign_flipped_b, "violates"),
-    ],
-    "emd_assignment": [
-        (lambda a, b: emd_assignment(a, b) / len(a), "TOTAL"),  # the mean, not the total
-        (lambda a, b: np.trace(_distances(a, b)), "optimise the matching"),  # a_i with b_i
-        (_squared_cost, "not their squares"),  # W2 squared
-        (lambda a, b: _distances(a, b).min(axis=1).sum(), "linear_sum_assignment"),  # nearest neighbours, not 1-to-1
-        (lambda a, b: np.linalg.norm(a.mean(0) - b.mean(0)) * len(a), "linear_sum_assignment"),  # distance of means
-    ],
-    "parallel_lines": [
-        (lambda t: (math.inf, math.log(2), t**2) if t else (0.0, 0.0, 0.0), "W\\(P, Q\\)"),  # |theta|^2
-        (lambda t: (math.inf, math.log(2), t) if t else (0.0, 0.0, 0.0), "W\\(P, Q\\)"),  # signed theta
-        (lambda t: (math.inf, 1.0, abs(t)) if t else (0.0, 0.0, 0.0), "bits"),  # JS in bits
-        (lambda t: (math.inf, math.log(2), abs(t)), "KL"),  # theta = 0 treated as disjoint
-        (lambda t: (math.log(2), math.log(2), abs(t)) if t else (0.0, 0.0, 0.0), "KL"),  # finite KL
-        (lambda t: (math.inf, math.log(2) * abs(t), abs(t)) if t else (0.0, 0.0, 0.0), "JS"),  # JS grows with theta
-        (lambda t: (math.inf, math.log(2)), "three numbers"),  # W missing
-    ],
+TABLE = {  # check: (the right answer, [(a wrong one, the words its failure must hold), ...])
+    "running_surplus": (
+        running_surplus,
+        [
+            (lambda p, q: np.cumsum(np.asarray(p) - q), "n \\+ 1 entries"),  # no delta_0
+            (lambda p, q: np.concatenate([[0.0], np.cumsum(np.asarray(q) - p)]), "the sign"),  # Q - P
+            (lambda p, q: np.concatenate([[0.0, 0.0], np.cumsum(np.asarray(p) - q)[:-1]]), "delta_0 = 0"),  # shifted
+            (lambda p, q: np.concatenate([[0.0], np.cumsum(np.abs(np.asarray(p) - q))]), "delta_0 = 0"),  # |p - q|
+            (lambda p, q: np.concatenate([[0.0], np.asarray(p) - q]), "delta_0 = 0"),  # no running sum
+        ],
+    ),
+    "marginal_constraints": (
+        marginal_constraints,
+        [
+            (_rows_only, "a constraint is missing"),
+            (_cols_only, "a constraint is missing"),
+            (_column_major, "row-major"),
+            (_swapped_targets, "shape|row-major"),
+            (_first_cells_only, "a constraint is missing"),
+            (lambda p, q: marginal_constraints(p, q)[0], "pair"),  # only A returned
+        ],
+    ),
+    "lipschitz_constraints": (
+        lipschitz_constraints,
+        [
+            (_one_direction, "no optimum|unbounded"),
+            (_neighbours_only, "neighbours are not enough"),
+            (_unit_bound, "violates|Exercise 4.3"),
+            (_squared, "violates|Exercise 4.3"),
+            (_sign_flipped_b, "violates"),
+        ],
+    ),
+    "emd_assignment": (
+        emd_assignment,
+        [
+            (lambda a, b: emd_assignment(a, b) / len(a), "TOTAL"),  # the mean, not the total
+            (lambda a, b: np.trace(_distances(a, b)), "optimise the matching"),  # a_i with b_i
+            (_squared_cost, "not their squares"),  # W2 squared
+            (
+                lambda a, b: _distances(a, b).min(axis=1).sum(),
+                "linear_sum_assignment",
+            ),  # nearest neighbours, not 1-to-1
+            (lambda a, b: np.linalg.norm(a.mean(0) - b.mean(0)) * len(a), "linear_sum_assignment"),  # distance of means
+        ],
+    ),
+    "parallel_lines": (
+        parallel_lines,
+        [
+            (lambda t: (math.inf, math.log(2), t**2) if t else (0.0, 0.0, 0.0), "W\\(P, Q\\)"),  # |theta|^2
+            (lambda t: (math.inf, math.log(2), t) if t else (0.0, 0.0, 0.0), "W\\(P, Q\\)"),  # signed theta
+            (lambda t: (math.inf, 1.0, abs(t)) if t else (0.0, 0.0, 0.0), "bits"),  # JS in bits
+            (lambda t: (math.inf, math.log(2), abs(t)), "KL"),  # theta = 0 treated as disjoint
+            (lambda t: (math.log(2), math.log(2), abs(t)) if t else (0.0, 0.0, 0.0), "KL"),  # finite KL
+            (lambda t: (math.inf, math.log(2) * abs(t), abs(t)) if t else (0.0, 0.0, 0.0), "JS"),  # JS grows with theta
+            (lambda t: (math.inf, math.log(2)), "three numbers"),  # W missing
+        ],
+    ),
 }
 
-REFERENCES = {
-    "running_surplus": running_surplus,
-    "marginal_constraints": marginal_constraints,
-    "lipschitz_constraints": lipschitz_constraints,
-    "emd_assignment": emd_assignment,
-    "parallel_lines": parallel_lines,
-}
-CASES = {name: ((REFERENCES[name],), [(wrong,) for wrong, _ in rows]) for name, rows in MISTAKES.items()}
+CASES = cases_of(TABLE)
 
 (
     test_reference_passes,
@@ -200,7 +211,7 @@ CASES = {name: ((REFERENCES[name],), [(wrong,) for wrong, _ in rows]) for name, 
 ) = suite(check, CASES, "4")
 
 
-test_the_mistake_is_named = named_mistakes(check, MISTAKES)
+test_the_mistake_is_named = named_mistakes(check, TABLE)
 
 
 def test_float32_answers_pass_and_an_array_message_shows_where_it_differs():

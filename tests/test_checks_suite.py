@@ -5,7 +5,7 @@ from functools import partial
 
 import pytest
 import torch
-from checks_suite import _case_ids, named_mistakes, suite
+from checks_suite import _case_ids, cases_of, named_mistakes, suite
 
 from gancourse.checks import CheckFailed
 
@@ -97,9 +97,19 @@ def test_a_builders_variant_is_named_by_what_it_changes():
 
 
 def test_a_mistake_named_in_other_words_is_caught():
-    named = named_mistakes(_doubling_check(), {"doubling": [(lambda x: x, "expected 3.0")]})
+    named = named_mistakes(_doubling_check(), {"doubling": (lambda x: 2 * x, [(lambda x: x, "expected 3.0")])})
     named("doubling", lambda x: x, "expected 3.0")
     with pytest.raises(AssertionError, match="did not match"):
         named("doubling", lambda x: x, "a hint the check does not give")
     with pytest.raises(pytest.fail.Exception, match="DID NOT RAISE"):
         named("doubling", lambda x: 2 * x, "expected 3.0")  # a right answer in the table of mistakes
+
+
+def test_a_table_gives_the_suite_its_cases():
+    def right(x):
+        return 2 * x
+
+    def wrong(x):
+        return x
+
+    assert cases_of({"doubling": (right, [(wrong, "expected 3.0")])}) == {"doubling": ((right,), [(wrong,)])}
