@@ -5,16 +5,22 @@ A test module writes its right and wrong implementations, a table
     CASES = {check_name: (right_args, [wrong_args, ...])}
 
 (each entry a tuple of the arguments the check takes: functions, or one number for the
-``answer_*`` checks), and takes the four common tests with
+``answer_*`` checks; a mistake that differs from the right answer in one place is a variant of a
+parametrised builder, ``functools.partial(stack, bias=True)``), and takes the four common tests with
 
     test_reference_passes, test_wrong_implementations_are_rejected, \\
         test_not_implemented_passes_through, test_checks_leave_the_global_rng_alone = suite(check, CASES, "5")
 
-pytest collects them as the module's own. What a module checks beyond these (messages naming the
-mistake, other right answers, the references against independent computations) stays in it.
+pytest collects them as the module's own. A module whose checks each take one function can keep one
+table, ``TABLE = {name: (right, [(wrong, words its failure must hold), ...])}``, pass ``cases_of(TABLE)``
+to ``suite`` and take the test that each mistake is named with
+``test_the_mistake_is_named = named_mistakes(check, TABLE)``. What a module checks beyond these (other
+right answers, the references against independent computations) stays in it.
 """
 
 from __future__ import annotations
+
+import functools
 
 import pytest
 import torch
@@ -22,13 +28,19 @@ import torch
 from gancourse.checks import CheckFailed
 
 
+def _name(arg) -> str:
+    """A function's name; a builder's variant, ``partial(stack, bias=True)``, as ``stack(bias=True)``."""
+    if isinstance(arg, functools.partial):
+        changes = [_name(a) for a in arg.args] + [f"{k}={_name(v)}" for k, v in arg.keywords.items()]
+        return f"{_name(arg.func)}({', '.join(changes)})"
+    if isinstance(arg, tuple):
+        return f"({', '.join(_name(a) for a in arg)})"
+    return getattr(arg, "__name__", repr(arg))
+
+
 def _case_ids(cases: dict) -> list[str]:
     """``name-wrong_fn`` (the wrong arguments' names joined) for each wrong implementation."""
-    return [
-        f"{name}-{'-'.join(getattr(a, '__name__', repr(a)) for a in wrong)}"
-        for name, (_, wrongs) in cases.items()
-        for wrong in wrongs
-    ]
+    return [f"{name}-{'-'.join(_name(a) for a in wrong)}" for name, (_, wrongs) in cases.items() for wrong in wrongs]
 
 
 def suite(check, cases: dict, exercise: str):
@@ -81,3 +93,20 @@ def suite(check, cases: dict, exercise: str):
         test_not_implemented_passes_through,
         test_checks_leave_the_global_rng_alone,
     )
+
+
+def cases_of(table: dict) -> dict:
+    """``suite``'s CASES from a table of one-function checks, ``{name: (right, [(wrong, words), ...])}``."""
+    return {name: ((right,), [(wrong,) for wrong, _ in rows]) for name, (right, rows) in table.items()}
+
+
+def named_mistakes(check, table: dict):
+    """The test that each wrong implementation's failure holds its words, over ``{name: (right, [(wrong, words)])}``."""
+    rows = [(name, wrong, words) for name, (_, mistakes) in table.items() for wrong, words in mistakes]
+
+    @pytest.mark.parametrize("name, wrong, words", rows, ids=[f"{name}-{_name(wrong)}" for name, wrong, _ in rows])
+    def test_the_mistake_is_named(name, wrong, words):
+        with pytest.raises(CheckFailed, match=words):
+            getattr(check, name)(wrong)
+
+    return test_the_mistake_is_named

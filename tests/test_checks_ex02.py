@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import numpy as np
 import pytest
@@ -42,10 +43,12 @@ def value_at_optimum_ref(p_real, p_fake, lo, hi):
     return _quad_value(p_real, p_fake, lo, hi, _v_star_terms)
 
 
-def saturating_grad_norm_ref(G, D, z):
-    loss = F.logsigmoid(-D(G(z))).mean()
-    grads = torch.autograd.grad(loss, list(G.parameters()))
-    return torch.sqrt(sum((g**2).sum() for g in grads)).item()
+def saturating_grad_norm_ref(G, D, z, *, non_saturating=False, reduce=torch.mean, of="G", squared=False):
+    loss = -reduce(F.logsigmoid(D(G(z)))) if non_saturating else reduce(F.logsigmoid(-D(G(z))))
+    params = {"G": list(G.parameters()), "D": list(D.parameters()), "G's first layer": [next(G.parameters())]}[of]
+    grads = torch.autograd.grad(loss, params)
+    norm = torch.sqrt(sum((g**2).sum() for g in grads)).item()
+    return norm**2 if squared else norm
 
 
 # ----------------------------------------------------------------------------- mutants
@@ -100,28 +103,6 @@ def value_ignores_the_interval(p_real, p_fake, lo, hi):  # over all the mass, wh
     return value_at_optimum_ref(p_real, p_fake, -20, 20)
 
 
-def grad_norm_non_saturating(G, D, z):
-    loss = -F.logsigmoid(D(G(z))).mean()
-    grads = torch.autograd.grad(loss, list(G.parameters()))
-    return torch.sqrt(sum((g**2).sum() for g in grads)).item()
-
-
-def grad_norm_sum(G, D, z):
-    loss = F.logsigmoid(-D(G(z))).sum()
-    grads = torch.autograd.grad(loss, list(G.parameters()))
-    return torch.sqrt(sum((g**2).sum() for g in grads)).item()
-
-
-def grad_norm_squared(G, D, z):
-    return saturating_grad_norm_ref(G, D, z) ** 2
-
-
-def grad_norm_first_layer(G, D, z):
-    loss = F.logsigmoid(-D(G(z))).mean()
-    (grad,) = torch.autograd.grad(loss, [next(G.parameters())])
-    return grad.norm().item()
-
-
 def grad_norm_accumulates(G, D, z):
     loss = F.logsigmoid(-D(G(z))).mean()
     loss.backward()  # .grad is never zeroed: the second call reports twice the gradient
@@ -174,12 +155,6 @@ def grad_norm_steps(G, D, z):
     return value
 
 
-def grad_norm_of_d(G, D, z):
-    loss = F.logsigmoid(-D(G(z))).mean()
-    grads = torch.autograd.grad(loss, list(D.parameters()))  # D's parameters, not G's
-    return torch.sqrt(sum((g**2).sum() for g in grads)).item()
-
-
 # ----------------------------------------------------------------------------- tests
 
 CASES = {
@@ -201,13 +176,13 @@ CASES = {
     "saturating_grad_norm": (
         (saturating_grad_norm_ref,),
         [
-            (grad_norm_non_saturating,),
-            (grad_norm_sum,),
-            (grad_norm_squared,),
-            (grad_norm_first_layer,),
+            (partial(saturating_grad_norm_ref, non_saturating=True),),
+            (partial(saturating_grad_norm_ref, reduce=torch.sum),),
+            (partial(saturating_grad_norm_ref, squared=True),),
+            (partial(saturating_grad_norm_ref, of="G's first layer"),),
             (grad_norm_accumulates,),
             (grad_norm_steps,),
-            (grad_norm_of_d,),
+            (partial(saturating_grad_norm_ref, of="D"),),  # D's parameters, not G's
             (grad_norm_leaves_d_grads,),
             (grad_norm_leaves_g_grads,),
         ],

@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from checks_suite import cases_of, named_mistakes, suite
 
 from gancourse.checks import CheckFailed
 from gancourse.checks import ex03 as check
@@ -34,16 +35,6 @@ def steps_to_grow(lr, factor):
     return math.ceil(2 * math.log(factor) / math.log(1 + lr**2))
 
 
-def test_reference_solutions_pass(capsys):
-    check.simultaneous_step(simultaneous_step)
-    check.extragradient_step(extragradient_step)
-    check.spectral_radius(spectral_radius)
-    check.dirac_gan_grad(dirac_gan_grad)
-    check.steps_to_grow(steps_to_grow)
-    out = capsys.readouterr().out
-    assert all(f"Exercise 3.{k}: passed" in out for k in range(1, 6))
-
-
 def test_other_correct_forms_pass():
     check.simultaneous_step(lambda x, y, lr: np.array([x - lr * y, y + lr * x]))  # an array, not a tuple
     check.spectral_radius(lambda m: max(abs(np.linalg.eigvals(m))))  # a NumPy scalar
@@ -70,23 +61,7 @@ def _steps_by_simulation(lr, factor):  # a right answer found by playing, not by
     return t
 
 
-# ---------------------------------------------------------------- mutants
-
-
-@pytest.mark.parametrize(
-    "mutant, hint",
-    [
-        (lambda x, y, lr: (x - lr * y, y + lr * (x - lr * y)), "NEW x"),  # alternating: y reads the new x
-        (lambda x, y, lr: (x - lr * y, y - lr * x), "ASCEND"),  # the ascent step's sign flipped
-        (lambda x, y, lr: (x + lr * y, y + lr * x), "DESCEND"),  # the descent step's sign flipped
-        (lambda x, y, lr: (x - lr * x, y + lr * y), "OTHER player"),  # own position as the gradient
-        (lambda x, y, lr: (x - y, y + x), "both from the old"),  # forgot the step size
-        (lambda x, y, lr: x - lr * y, "two numbers"),  # returns only x
-    ],
-)
-def test_simultaneous_step_rejects(mutant, hint):
-    with pytest.raises(CheckFailed, match=hint):
-        check.simultaneous_step(mutant)
+# ---------------------------------------------------------------- mutants: (wrong, the words its failure must hold)
 
 
 def _eg_at_old_point(x, y, lr):  # the gradient at the old point: a plain simultaneous step
@@ -108,53 +83,8 @@ def _eg_sign(x, y, lr):  # the ascent sign flipped in the second step
     return x - lr * yh, y - lr * xh
 
 
-@pytest.mark.parametrize(
-    "mutant, hint",
-    [
-        (_eg_at_old_point, "plain simultaneous step"),
-        (_eg_from_half, "two simultaneous steps"),
-        (_eg_wrong_components, "x descends along y_half"),
-        (_eg_sign, "y_half"),
-    ],
-)
-def test_extragradient_step_rejects(mutant, hint):
-    with pytest.raises(CheckFailed, match=hint):
-        check.extragradient_step(mutant)
-
-
-@pytest.mark.parametrize(
-    "mutant, hint",
-    [
-        (lambda m: float(np.linalg.norm(m, 2)), "SINGULAR"),  # the operator norm
-        (lambda m: float(np.max(np.linalg.eigvals(m).real)), "MODULUS"),  # the largest real part
-        (lambda m: float(np.max(np.abs(np.linalg.eigvals(m).real))), "MODULUS"),  # moduli of the real parts
-        (lambda m: float(np.max(np.abs(np.linalg.eigvals(m)))) ** 2, "MODULUS"),  # squared
-        (lambda m: float(np.abs(np.linalg.det(m))), "MODULUS"),  # |det|: the product, not the largest
-    ],
-)
-def test_spectral_radius_rejects(mutant, hint):
-    with pytest.raises(CheckFailed, match=hint):
-        check.spectral_radius(mutant)
-
-
 def _sig(t):
     return 1.0 / (1.0 + math.exp(-t))
-
-
-@pytest.mark.parametrize(
-    "mutant",
-    [
-        lambda t, p, g: (p * _sig(-p * t), t * _sig(-p * t) + g * p),  # the penalty's sign flipped
-        lambda t, p, g: (p * _sig(-p * t) - g * t, t * _sig(-p * t)),  # the penalty on the generator
-        lambda t, p, g: (p * _sig(-p * t), t * _sig(-p * t)),  # the penalty forgotten
-        lambda t, p, g: (p * _sig(p * t), t * _sig(p * t) - g * p),  # f'(t) = sigmoid(t), not sigmoid(-t)
-        lambda t, p, g: (t * _sig(-p * t), p * _sig(-p * t) - g * p),  # the two components swapped
-        lambda t, p, g: (p * _sig(-p * t), t * _sig(-p * t) - g * p / 2),  # d/dpsi of g/2 psi^2 is g psi
-    ],
-)
-def test_dirac_gan_grad_rejects(mutant):
-    with pytest.raises(CheckFailed, match="Exercise 3.4"):
-        check.dirac_gan_grad(_safe(mutant))
 
 
 def _safe(fn):
@@ -167,6 +97,79 @@ def _safe(fn):
             return (0.0, -g * p) if p * t > 0 else (p, t - g * p)
 
     return wrapped
+
+
+TABLE = {  # check: (the right answer, [(a wrong one, the words its failure must hold), ...])
+    "simultaneous_step": (
+        simultaneous_step,
+        [
+            (lambda x, y, lr: (x - lr * y, y + lr * (x - lr * y)), "NEW x"),  # alternating: y reads the new x
+            (lambda x, y, lr: (x - lr * y, y - lr * x), "ASCEND"),  # the ascent step's sign flipped
+            (lambda x, y, lr: (x + lr * y, y + lr * x), "DESCEND"),  # the descent step's sign flipped
+            (lambda x, y, lr: (x - lr * x, y + lr * y), "OTHER player"),  # own position as the gradient
+            (lambda x, y, lr: (x - y, y + x), "both from the old"),  # forgot the step size
+            (lambda x, y, lr: x - lr * y, "two numbers"),  # returns only x
+        ],
+    ),
+    "extragradient_step": (
+        extragradient_step,
+        [
+            (_eg_at_old_point, "plain simultaneous step"),
+            (_eg_from_half, "two simultaneous steps"),
+            (_eg_wrong_components, "x descends along y_half"),
+            (_eg_sign, "y_half"),
+        ],
+    ),
+    "spectral_radius": (
+        spectral_radius,
+        [
+            (lambda m: float(np.linalg.norm(m, 2)), "SINGULAR"),  # the operator norm
+            (lambda m: float(np.max(np.linalg.eigvals(m).real)), "MODULUS"),  # the largest real part
+            (lambda m: float(np.max(np.abs(np.linalg.eigvals(m).real))), "MODULUS"),  # moduli of the real parts
+            (lambda m: float(np.max(np.abs(np.linalg.eigvals(m)))) ** 2, "MODULUS"),  # squared
+            (lambda m: float(np.abs(np.linalg.det(m))), "MODULUS"),  # |det|: the product, not the largest
+        ],
+    ),
+    "dirac_gan_grad": (
+        dirac_gan_grad,
+        [  # each with its overflows turned into the large-argument limits: only its mistake is tested
+            (
+                _safe(lambda t, p, g: (p * _sig(-p * t), t * _sig(-p * t) + g * p)),
+                "Exercise 3.4",
+            ),  # penalty sign flipped
+            (_safe(lambda t, p, g: (p * _sig(-p * t) - g * t, t * _sig(-p * t))), "Exercise 3.4"),  # penalty on G
+            (_safe(lambda t, p, g: (p * _sig(-p * t), t * _sig(-p * t))), "Exercise 3.4"),  # the penalty forgotten
+            (_safe(lambda t, p, g: (p * _sig(p * t), t * _sig(p * t) - g * p)), "Exercise 3.4"),  # sigmoid(t)
+            (_safe(lambda t, p, g: (t * _sig(-p * t), p * _sig(-p * t) - g * p)), "Exercise 3.4"),  # components swapped
+            (_safe(lambda t, p, g: (p * _sig(-p * t), t * _sig(-p * t) - g * p / 2)), "Exercise 3.4"),  # g/2, not g
+        ],
+    ),
+    "steps_to_grow": (
+        steps_to_grow,
+        [
+            (lambda lr, f: 140, "Exercise 3.5"),  # the number the assignment's cell prints for lr = 0.1, factor 2
+            (lambda lr, f: math.ceil(2 * math.log(f) / lr**2), "Exercise 3.5"),  # the approximation exp(lr^2 t / 2)
+            (lambda lr, f: math.ceil(math.log(f) / math.log(1 + lr**2)), "Exercise 3.5"),  # forgot the square root
+            (lambda lr, f: math.ceil(math.log(f) / math.log(1 + lr)), "Exercise 3.5"),  # (1 + lr)^t >= factor
+            (lambda lr, f: math.floor(2 * math.log(f) / math.log(1 + lr**2)), "round up"),  # rounded down
+            (lambda lr, f: round(2 * math.log(f) / math.log(1 + lr**2)), "Exercise 3.5"),  # rounded to the nearest
+            (lambda lr, f: 2 * math.log(f) / math.log(1 + lr**2), "round up"),  # not a whole number of steps
+            (lambda lr, f: math.ceil(2 * math.log(f) / math.log(1 + lr**2)) + 1, "Exercise 3.5"),  # one step too many
+        ],
+    ),
+}
+
+CASES = cases_of(TABLE)
+
+(
+    test_reference_passes,
+    test_wrong_implementations_are_rejected,
+    test_not_implemented_passes_through,
+    test_checks_leave_the_global_rng_alone,
+) = suite(check, CASES, "3")
+
+
+test_the_mistake_is_named = named_mistakes(check, TABLE)
 
 
 def _dirac_math_exp(theta, psi, gp_weight):  # right for small psi * theta; math.exp(900) overflows
@@ -186,29 +189,11 @@ def test_dirac_gan_grad_rejects_an_unsafe_slope():
         check.dirac_gan_grad(_dirac_exp_ratio)
 
 
-@pytest.mark.parametrize(
-    "wrong",
-    [
-        lambda lr, f: 140,  # the number the assignment's cell prints for lr = 0.1, factor 2
-        lambda lr, f: math.ceil(2 * math.log(f) / lr**2),  # the approximation exp(lr^2 t / 2) = factor
-        lambda lr, f: math.ceil(math.log(f) / math.log(1 + lr**2)),  # forgot the square root
-        lambda lr, f: math.ceil(math.log(f) / math.log(1 + lr)),  # (1 + lr)^t >= factor
-        lambda lr, f: math.floor(2 * math.log(f) / math.log(1 + lr**2)),  # rounded down
-        lambda lr, f: round(2 * math.log(f) / math.log(1 + lr**2)),  # rounded to the nearest
-        lambda lr, f: 2 * math.log(f) / math.log(1 + lr**2),  # not a whole number of steps
-        lambda lr, f: math.ceil(2 * math.log(f) / math.log(1 + lr**2)) + 1,  # one step too many
-    ],
-)
-def test_steps_to_grow_rejects(wrong):
-    with pytest.raises(CheckFailed, match="Exercise 3.5"):
-        check.steps_to_grow(wrong)
-
-
-def test_steps_to_grow_names_the_rounding():
-    with pytest.raises(CheckFailed, match="round up"):
-        check.steps_to_grow(lambda lr, f: math.floor(2 * math.log(f) / math.log(1 + lr**2)))
-    with pytest.raises(CheckFailed, match="one number"):
+def test_answers_that_are_not_one_number_are_told_so():
+    with pytest.raises(CheckFailed, match="steps_to_grow.* should be one number"):
         check.steps_to_grow(lambda lr, f: [1, 2])
+    with pytest.raises(CheckFailed, match="spectral radius .* should be one number"):
+        check.spectral_radius(lambda m: np.abs(np.linalg.eigvals(m)))  # all the moduli, not the largest
 
 
 @pytest.mark.parametrize("lr, factor", check.GROWTH_CASES)
@@ -219,21 +204,3 @@ def test_the_growth_cases_are_what_the_simulation_shows_and_far_from_ties(lr, fa
     assert factor == 1.0 or 0.1 < exact - math.floor(exact) < 0.9  # no case decided by rounding
     r = games.radius(games.simulate((1.0, 0.0), math.ceil(exact) + 5, lr, "simultaneous"))
     assert int(np.argmax(r >= factor)) == steps_to_grow(lr, factor) == _steps_by_simulation(lr, factor)
-
-
-@pytest.mark.parametrize(
-    "fn, name",
-    [
-        (check.simultaneous_step, "3.1"),
-        (check.extragradient_step, "3.2"),
-        (check.spectral_radius, "3.3"),
-        (check.dirac_gan_grad, "3.4"),
-        (check.steps_to_grow, "3.5"),
-    ],
-)
-def test_not_implemented_passes_through(fn, name):
-    def stub(*args):
-        raise NotImplementedError(f"Exercise {name}")
-
-    with pytest.raises(NotImplementedError, match=f"Exercise {name}"):
-        fn(stub)

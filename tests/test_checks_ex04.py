@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+from checks_suite import cases_of, named_mistakes, suite
 from scipy.optimize import linear_sum_assignment
 
 from gancourse.checks import CheckFailed
@@ -44,16 +45,6 @@ def parallel_lines(theta):
     return (0.0, 0.0, 0.0) if theta == 0 else (math.inf, math.log(2), abs(theta))
 
 
-def test_reference_solutions_pass(capsys):
-    check.running_surplus(running_surplus)
-    check.marginal_constraints(marginal_constraints)
-    check.lipschitz_constraints(lipschitz_constraints)
-    check.emd_assignment(emd_assignment)
-    check.parallel_lines(parallel_lines)
-    out = capsys.readouterr().out
-    assert all(f"Exercise 4.{k}: passed" in out for k in range(1, 6))
-
-
 def test_other_correct_forms_pass():
     def surplus_loop(p, q):  # a Python loop returning a list
         delta = [0.0]
@@ -83,21 +74,6 @@ def test_other_correct_forms_pass():
 # ---------------------------------------------------------------- mutants
 
 
-@pytest.mark.parametrize(
-    "mutant, hint",
-    [
-        (lambda p, q: np.cumsum(np.asarray(p) - q), "n \\+ 1 entries"),  # no delta_0
-        (lambda p, q: np.concatenate([[0.0], np.cumsum(np.asarray(q) - p)]), "the sign"),  # Q - P
-        (lambda p, q: np.concatenate([[0.0, 0.0], np.cumsum(np.asarray(p) - q)[:-1]]), "delta_0 = 0"),  # shifted
-        (lambda p, q: np.concatenate([[0.0], np.cumsum(np.abs(np.asarray(p) - q))]), "delta_0 = 0"),  # |p - q|
-        (lambda p, q: np.concatenate([[0.0], np.asarray(p) - q]), "delta_0 = 0"),  # no running sum
-    ],
-)
-def test_running_surplus_rejects(mutant, hint):
-    with pytest.raises(CheckFailed, match=hint):
-        check.running_surplus(mutant)
-
-
 def _rows_only(p, q):
     a, b = marginal_constraints(p, q)
     return a[: len(p)], b[: len(p)]
@@ -122,22 +98,6 @@ def _first_cells_only(p, q):  # only the first cell of each side constrained
     a, b = marginal_constraints(p, q)
     keep = [0, len(p)]
     return a[keep], b[keep]
-
-
-@pytest.mark.parametrize(
-    "mutant, hint",
-    [
-        (_rows_only, "a constraint is missing"),
-        (_cols_only, "a constraint is missing"),
-        (_column_major, "row-major"),
-        (_swapped_targets, "shape|row-major"),
-        (_first_cells_only, "a constraint is missing"),
-        (lambda p, q: marginal_constraints(p, q)[0], "pair"),  # only A returned
-    ],
-)
-def test_marginal_constraints_rejects(mutant, hint):
-    with pytest.raises(CheckFailed, match=hint):
-        check.marginal_constraints(mutant)
 
 
 def _one_direction(cost):  # f_i - f_j <= c only for i < j
@@ -174,75 +134,84 @@ def _sign_flipped_b(cost):  # f_i - f_j <= -c: infeasible
     return a, -b
 
 
-@pytest.mark.parametrize(
-    "mutant, hint",
-    [
-        (_one_direction, "no optimum|unbounded"),
-        (_neighbours_only, "neighbours are not enough"),
-        (_unit_bound, "violates|Exercise 4.3"),
-        (_squared, "violates|Exercise 4.3"),
-        (_sign_flipped_b, "violates"),
-    ],
-)
-def test_lipschitz_constraints_rejects(mutant, hint):
-    with pytest.raises(CheckFailed, match=hint):
-        check.lipschitz_constraints(mutant)
-
-
 def _squared_cost(a, b):
     dist = _distances(a, b) ** 2
     r, c = linear_sum_assignment(dist)
     return dist[r, c].sum()
 
 
-@pytest.mark.parametrize(
-    "mutant, hint",
-    [
-        (lambda a, b: emd_assignment(a, b) / len(a), "TOTAL"),  # the mean, not the total
-        (lambda a, b: np.trace(_distances(a, b)), "optimise the matching"),  # a_i with b_i
-        (_squared_cost, "not their squares"),  # W2 squared
-        (lambda a, b: _distances(a, b).min(axis=1).sum(), "linear_sum_assignment"),  # nearest neighbours, not 1-to-1
-        (lambda a, b: np.linalg.norm(a.mean(0) - b.mean(0)) * len(a), "linear_sum_assignment"),  # distance of means
-    ],
-)
-def test_emd_assignment_rejects(mutant, hint):
-    with pytest.raises(CheckFailed, match=hint):
-        check.emd_assignment(mutant)
+# ---------------------------------------------------------------- the table: (wrong, the words its failure must hold)
+
+TABLE = {  # check: (the right answer, [(a wrong one, the words its failure must hold), ...])
+    "running_surplus": (
+        running_surplus,
+        [
+            (lambda p, q: np.cumsum(np.asarray(p) - q), "n \\+ 1 entries"),  # no delta_0
+            (lambda p, q: np.concatenate([[0.0], np.cumsum(np.asarray(q) - p)]), "the sign"),  # Q - P
+            (lambda p, q: np.concatenate([[0.0, 0.0], np.cumsum(np.asarray(p) - q)[:-1]]), "delta_0 = 0"),  # shifted
+            (lambda p, q: np.concatenate([[0.0], np.cumsum(np.abs(np.asarray(p) - q))]), "delta_0 = 0"),  # |p - q|
+            (lambda p, q: np.concatenate([[0.0], np.asarray(p) - q]), "delta_0 = 0"),  # no running sum
+        ],
+    ),
+    "marginal_constraints": (
+        marginal_constraints,
+        [
+            (_rows_only, "a constraint is missing"),
+            (_cols_only, "a constraint is missing"),
+            (_column_major, "row-major"),
+            (_swapped_targets, "shape|row-major"),
+            (_first_cells_only, "a constraint is missing"),
+            (lambda p, q: marginal_constraints(p, q)[0], "pair"),  # only A returned
+        ],
+    ),
+    "lipschitz_constraints": (
+        lipschitz_constraints,
+        [
+            (_one_direction, "no optimum|unbounded"),
+            (_neighbours_only, "neighbours are not enough"),
+            (_unit_bound, "violates|Exercise 4.3"),
+            (_squared, "violates|Exercise 4.3"),
+            (_sign_flipped_b, "violates"),
+        ],
+    ),
+    "emd_assignment": (
+        emd_assignment,
+        [
+            (lambda a, b: emd_assignment(a, b) / len(a), "TOTAL"),  # the mean, not the total
+            (lambda a, b: np.trace(_distances(a, b)), "optimise the matching"),  # a_i with b_i
+            (_squared_cost, "not their squares"),  # W2 squared
+            (
+                lambda a, b: _distances(a, b).min(axis=1).sum(),
+                "linear_sum_assignment",
+            ),  # nearest neighbours, not 1-to-1
+            (lambda a, b: np.linalg.norm(a.mean(0) - b.mean(0)) * len(a), "linear_sum_assignment"),  # distance of means
+        ],
+    ),
+    "parallel_lines": (
+        parallel_lines,
+        [
+            (lambda t: (math.inf, math.log(2), t**2) if t else (0.0, 0.0, 0.0), "W\\(P, Q\\)"),  # |theta|^2
+            (lambda t: (math.inf, math.log(2), t) if t else (0.0, 0.0, 0.0), "W\\(P, Q\\)"),  # signed theta
+            (lambda t: (math.inf, 1.0, abs(t)) if t else (0.0, 0.0, 0.0), "bits"),  # JS in bits
+            (lambda t: (math.inf, math.log(2), abs(t)), "KL"),  # theta = 0 treated as disjoint
+            (lambda t: (math.log(2), math.log(2), abs(t)) if t else (0.0, 0.0, 0.0), "KL"),  # finite KL
+            (lambda t: (math.inf, math.log(2) * abs(t), abs(t)) if t else (0.0, 0.0, 0.0), "JS"),  # JS grows with theta
+            (lambda t: (math.inf, math.log(2)), "three numbers"),  # W missing
+        ],
+    ),
+}
+
+CASES = cases_of(TABLE)
+
+(
+    test_reference_passes,
+    test_wrong_implementations_are_rejected,
+    test_not_implemented_passes_through,
+    test_checks_leave_the_global_rng_alone,
+) = suite(check, CASES, "4")
 
 
-@pytest.mark.parametrize(
-    "mutant, hint",
-    [
-        (lambda t: (math.inf, math.log(2), t**2) if t else (0.0, 0.0, 0.0), "W\\(P, Q\\)"),  # |theta|^2
-        (lambda t: (math.inf, math.log(2), t) if t else (0.0, 0.0, 0.0), "W\\(P, Q\\)"),  # signed theta
-        (lambda t: (math.inf, 1.0, abs(t)) if t else (0.0, 0.0, 0.0), "bits"),  # JS in bits
-        (lambda t: (math.inf, math.log(2), abs(t)), "KL"),  # theta = 0 treated as disjoint
-        (lambda t: (math.log(2), math.log(2), abs(t)) if t else (0.0, 0.0, 0.0), "KL"),  # finite KL
-        (lambda t: (math.inf, math.log(2) * abs(t), abs(t)) if t else (0.0, 0.0, 0.0), "JS"),  # JS grows with theta
-        (lambda t: (math.inf, math.log(2)), "three numbers"),  # W missing
-    ],
-)
-def test_parallel_lines_rejects(mutant, hint):
-    with pytest.raises(CheckFailed, match=hint):
-        check.parallel_lines(mutant)
-
-
-@pytest.mark.parametrize(
-    "fn, name",
-    [
-        (check.running_surplus, "4.1"),
-        (check.marginal_constraints, "4.2"),
-        (check.lipschitz_constraints, "4.3"),
-        (check.emd_assignment, "4.4"),
-        (check.parallel_lines, "4.5"),
-    ],
-)
-def test_not_implemented_passes_through(fn, name):
-    def stub(*args):
-        raise NotImplementedError(f"Exercise {name}")
-
-    with pytest.raises(NotImplementedError, match=f"Exercise {name}"):
-        fn(stub)
+test_the_mistake_is_named = named_mistakes(check, TABLE)
 
 
 def test_float32_answers_pass_and_an_array_message_shows_where_it_differs():

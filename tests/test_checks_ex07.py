@@ -1,5 +1,7 @@
 """Every check of assignment 07 passes the reference and rejects known-wrong implementations."""
 
+from functools import partial
+
 import pytest
 import torch
 from checks_suite import suite
@@ -10,33 +12,14 @@ from gancourse.checks import ex07 as check
 from gancourse.wasserstein import gradient_penalty, interpolate
 
 
-def interp_ok(x_real, x_fake, generator):
-    alpha = torch.rand(len(x_real), generator=generator)
-    return interpolate(x_real, x_fake, alpha)
-
-
-def interp_per_element(x_real, x_fake, generator):  # an alpha for every coordinate: off the segment
-    alpha = torch.rand(x_real.shape, generator=generator)
-    return alpha * x_real + (1 - alpha) * x_fake
-
-
-def interp_one_alpha(x_real, x_fake, generator):  # one alpha for the whole batch
-    alpha = torch.rand(1, generator=generator)
-    return alpha * x_real + (1 - alpha) * x_fake
-
-
-def interp_randn(x_real, x_fake, generator):  # normal, not uniform on [0, 1]
-    alpha = torch.randn(len(x_real), *([1] * (x_real.ndim - 1)), generator=generator)
-    return alpha * x_real + (1 - alpha) * x_fake
-
-
-def interp_global_rng(x_real, x_fake, generator):  # ignores the generator it is given
-    alpha = torch.rand(len(x_real), *([1] * (x_real.ndim - 1)))
-    return alpha * x_real + (1 - alpha) * x_fake
-
-
-def interp_2d_only(x_real, x_fake, generator):  # alpha (N, 1): right for points, wrong for images
-    alpha = torch.rand(len(x_real), 1, generator=generator)
+def interp(x_real, x_fake, generator, *, alpha_shape="per sample", draw=torch.rand, own_generator=True):
+    shapes = {
+        "per sample": (len(x_real), *[1] * (x_real.ndim - 1)),  # (N, 1, ..., 1): the right one
+        "per element": x_real.shape,  # an alpha for every coordinate: off the segment
+        "one": (1,),  # one alpha for the whole batch
+        "(N, 1)": (len(x_real), 1),  # right for points, wrong for images
+    }
+    alpha = draw(shapes[alpha_shape], generator=generator if own_generator else None)
     return alpha * x_real + (1 - alpha) * x_fake
 
 
@@ -60,7 +43,9 @@ def norm_l1(grad):
     return grad.reshape(len(grad), -1).abs().sum(dim=1)
 
 
-def _gp(critic, x_real, x_fake, alpha, *, dim1=False, create_graph=True, minus_one=True, sqrt=True):
+def gp(critic, x_real, x_fake, alpha, *, dim1=False, create_graph=True, minus_one=True, sqrt=True, on_real=False):
+    if on_real:  # the penalty at the real points, not the interpolates
+        alpha = torch.ones_like(alpha)
     x_hat = interpolate(x_real, x_fake, alpha).requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=create_graph)
     sq = grad.pow(2).sum(dim=1) if dim1 else grad.reshape(len(grad), -1).pow(2).sum(dim=1)
@@ -78,34 +63,16 @@ def gp_vector_norm(critic, x_real, x_fake, alpha):  # another right way: torch.l
     return ((torch.linalg.vector_norm(grad.flatten(1), dim=1) - 1) ** 2).mean()
 
 
-def gp_dim1(critic, x_real, x_fake, alpha):
-    return _gp(critic, x_real, x_fake, alpha, dim1=True)
-
-
-def gp_no_create_graph(critic, x_real, x_fake, alpha):  # a number, not differentiable in the weights
-    return _gp(critic, x_real, x_fake, alpha, create_graph=False)
-
-
-def gp_no_minus_one(critic, x_real, x_fake, alpha):  # penalises any slope: ||grad||^2
-    return _gp(critic, x_real, x_fake, alpha, minus_one=False)
-
-
-def gp_squared_norm(critic, x_real, x_fake, alpha):  # (||grad||^2 - 1)^2
-    return _gp(critic, x_real, x_fake, alpha, sqrt=False)
-
-
-def gp_on_real(critic, x_real, x_fake, alpha):  # the penalty at the real points, not the interpolates
-    return _gp(critic, x_real, x_fake, torch.ones_like(alpha))
-
-
 def step_ok(critic, opt, x_real, x_fake, gp_weight, alpha):
     return check.reference_critic_step(critic, opt, x_real, x_fake, gp_weight, alpha)
 
 
-def _step(critic, opt, x_real, x_fake, gp_weight, alpha, *, sign=1.0, weight=True, zero=True, clip=False):
+def step(critic, opt, x_real, x_fake, gp_weight, alpha, *, sign=1.0, weight=True, zero=True, clip=False, detach=False):
     if zero:
         opt.zero_grad()
     gp = gradient_penalty(critic, x_real, x_fake, alpha=alpha)
+    if detach:  # the penalty does not train the critic
+        gp = gp.detach()
     loss = losses.wgan_critic_loss(critic(x_real), critic(x_fake)) + sign * (gp_weight if weight else 1.0) * gp
     loss.backward()
     opt.step()
@@ -116,49 +83,36 @@ def _step(critic, opt, x_real, x_fake, gp_weight, alpha, *, sign=1.0, weight=Tru
     return loss.detach()
 
 
-def step_penalty_subtracted(*args):
-    return _step(*args, sign=-1.0)
-
-
-def step_no_weight(*args):
-    return _step(*args, weight=False)
-
-
-def step_no_zero_grad(*args):
-    return _step(*args, zero=False)
-
-
-def step_also_clips(*args):
-    return _step(*args, clip=True)
-
-
-def step_penalty_detached(critic, opt, x_real, x_fake, gp_weight, alpha):  # the penalty does not train the critic
-    opt.zero_grad()
-    gp = gradient_penalty(critic, x_real, x_fake, alpha=alpha).detach()
-    loss = losses.wgan_critic_loss(critic(x_real), critic(x_fake)) + gp_weight * gp
-    loss.backward()
-    opt.step()
-    return loss.detach()
-
-
 CASES = {
     "interpolates": (
-        (interp_ok,),
-        [(interp_per_element,), (interp_one_alpha,), (interp_randn,), (interp_global_rng,), (interp_2d_only,)],
+        (interp,),
+        [
+            (partial(interp, alpha_shape="per element"),),
+            (partial(interp, alpha_shape="one"),),
+            (partial(interp, draw=torch.randn),),  # normal, not uniform on [0, 1]
+            (partial(interp, own_generator=False),),  # ignores the generator it is given
+            (partial(interp, alpha_shape="(N, 1)"),),
+        ],
     ),
     "per_sample_norm": ((norm_ok,), [(norm_dim1,), (norm_naive_sqrt,), (norm_whole_batch,), (norm_l1,)]),
     "gradient_penalty": (
         (gp_ok,),
-        [(gp_dim1,), (gp_no_create_graph,), (gp_no_minus_one,), (gp_squared_norm,), (gp_on_real,)],
+        [
+            (partial(gp, dim1=True),),  # a norm over the channels only, one per pixel
+            (partial(gp, create_graph=False),),  # a number, not differentiable in the weights
+            (partial(gp, minus_one=False),),  # penalises any slope: ||grad||^2
+            (partial(gp, sqrt=False),),  # (||grad||^2 - 1)^2
+            (partial(gp, on_real=True),),
+        ],
     ),
     "critic_step": (
         (step_ok,),
         [
-            (step_penalty_subtracted,),
-            (step_no_weight,),
-            (step_no_zero_grad,),
-            (step_also_clips,),
-            (step_penalty_detached,),
+            (partial(step, sign=-1.0),),  # the penalty subtracted
+            (partial(step, weight=False),),
+            (partial(step, zero=False),),
+            (partial(step, clip=True),),  # WGAN's clipping on top of the penalty
+            (partial(step, detach=True),),
         ],
     ),
     "answer_tutorial_batches": ((4690,), [(5,), (938,), (4685,), (937,)]),
@@ -192,12 +146,12 @@ def test_the_dim1_mutant_is_rejected_for_its_shape():
     with pytest.raises(CheckFailed, match="one norm per sample"):
         check.per_sample_norm(norm_dim1)
     with pytest.raises(CheckFailed, match="conv critic on images"):
-        check.gradient_penalty(gp_dim1)
+        check.gradient_penalty(partial(gp, dim1=True))
 
 
 def test_the_missing_create_graph_is_named():
     with pytest.raises(CheckFailed, match="create_graph=True"):
-        check.gradient_penalty(gp_no_create_graph)
+        check.gradient_penalty(partial(gp, create_graph=False))
 
 
 def test_the_batch_count_matches_a_dataloader():
@@ -211,5 +165,5 @@ def test_a_check_that_draws_from_the_global_rng_puts_its_state_back():
     expected = torch.rand(3)
     torch.manual_seed(0)
     with pytest.raises(CheckFailed):
-        check.interpolates(interp_global_rng)
+        check.interpolates(partial(interp, own_generator=False))
     torch.testing.assert_close(torch.rand(3), expected)

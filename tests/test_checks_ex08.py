@@ -1,6 +1,7 @@
 """Every check of assignment 08 passes the reference and rejects known-wrong implementations."""
 
 import os
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -43,15 +44,18 @@ def convt_float(size, k, s=1, p=0, op=0):
 # ---- 8.2 the generator's layer stack
 
 
-def stack(latent_dim, w, *, bias=False, out_bn=False, padding=1, act=nn.ReLU, out=nn.Tanh, first_kernel=4):
+def stack(
+    latent_dim, w, *, bias=False, out_bn=False, padding=1, act=nn.ReLU, out=nn.Tanh, first_kernel=4, act_first=False
+):
+    def norm_and_act(channels):  # the recipe: batch norm, then the activation
+        return [act(), nn.BatchNorm2d(channels)] if act_first else [nn.BatchNorm2d(channels), act()]
+
     layers = [
         nn.Linear(latent_dim, 2 * w * 7 * 7, bias=bias),
         nn.Unflatten(1, (2 * w, 7, 7)),
-        nn.BatchNorm2d(2 * w),
-        act(),
+        *norm_and_act(2 * w),
         nn.ConvTranspose2d(2 * w, w, first_kernel, stride=2, padding=padding, bias=bias),
-        nn.BatchNorm2d(w),
-        act(),
+        *norm_and_act(w),
         nn.ConvTranspose2d(w, 1, 4, stride=2, padding=1),
     ]
     if out_bn:
@@ -61,18 +65,8 @@ def stack(latent_dim, w, *, bias=False, out_bn=False, padding=1, act=nn.ReLU, ou
     return nn.Sequential(*layers)
 
 
-def relu_before_bn(latent_dim, w):  # the same layers, ReLU and batch norm swapped: the same parameters
-    return nn.Sequential(
-        nn.Linear(latent_dim, 2 * w * 7 * 7, bias=False),
-        nn.Unflatten(1, (2 * w, 7, 7)),
-        nn.ReLU(),
-        nn.BatchNorm2d(2 * w),
-        nn.ConvTranspose2d(2 * w, w, 4, stride=2, padding=1, bias=False),
-        nn.ReLU(),
-        nn.BatchNorm2d(w),
-        nn.ConvTranspose2d(w, 1, 4, stride=2, padding=1),
-        nn.Tanh(),
-    )
+def leaky_relu():
+    return nn.LeakyReLU(0.2)
 
 
 class ReorderedGenerator(nn.Module):
@@ -114,62 +108,28 @@ class ConvProjection(nn.Module):
 # ---- 8.3 DCGAN init
 
 
-def init_ok(model):
-    return dcgan.dcgan_init_(model)
-
-
-def init_uniform(model):
+def init(
+    model,
+    *,
+    uniform=False,
+    std=0.02,
+    bn_mean=1.0,
+    biases=True,
+    bn_bias=True,
+    kinds=(nn.Linear, nn.Conv2d, nn.ConvTranspose2d),
+):
     for m in model.modules():
-        if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
-            nn.init.uniform_(m.weight, -0.02, 0.02)
-            nn.init.zeros_(m.bias)
+        if isinstance(m, kinds):
+            if uniform:
+                nn.init.uniform_(m.weight, -std, std)
+            else:
+                nn.init.normal_(m.weight, 0.0, std)
+            if biases:
+                nn.init.zeros_(m.bias)
         elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
-            nn.init.normal_(m.weight, 1.0, 0.02)
-            nn.init.zeros_(m.bias)
-
-
-def init_bn_around_zero(model):
-    for m in model.modules():
-        if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d, nn.BatchNorm1d, nn.BatchNorm2d)):
-            nn.init.normal_(m.weight, 0.0, 0.02)
-            nn.init.zeros_(m.bias)
-
-
-def init_keeps_biases(model):
-    for m in model.modules():
-        if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
-            nn.init.normal_(m.weight, 0.0, 0.02)
-        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
-            nn.init.normal_(m.weight, 1.0, 0.02)
-
-
-def init_keeps_bn_bias(model):  # resets the layers' biases, forgets batch norm's shift
-    for m in model.modules():
-        if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
-            nn.init.normal_(m.weight, 0.0, 0.02)
-            nn.init.zeros_(m.bias)
-        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
-            nn.init.normal_(m.weight, 1.0, 0.02)
-
-
-def init_misses_conv_transpose(model):  # ConvTranspose2d is not a subclass of Conv2d
-    for m in model.modules():
-        if isinstance(m, (nn.Linear, nn.Conv2d)):
-            nn.init.normal_(m.weight, 0.0, 0.02)
-            nn.init.zeros_(m.bias)
-        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
-            nn.init.normal_(m.weight, 1.0, 0.02)
-            nn.init.zeros_(m.bias)
-
-
-def init_variance_002(model):  # 0.02 taken as the variance
-    for m in model.modules():
-        if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
-            nn.init.normal_(m.weight, 0.0, 0.02**0.5)
-            nn.init.zeros_(m.bias)
-        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
-            nn.init.normal_(m.weight, 1.0, 0.02)
-            nn.init.zeros_(m.bias)
+            nn.init.normal_(m.weight, bn_mean, 0.02)
+            if biases and bn_bias:
+                nn.init.zeros_(m.bias)
 
 
 # ---- 8.4 slerp
@@ -239,102 +199,49 @@ def _payload(G, D, opt_G, opt_D, step, generator):
     }
 
 
-def save_ok(path, G, D, opt_G, opt_D, step, generator):
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        torch.save(_payload(G, D, opt_G, opt_D, step, generator), tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def load_ok(path, G, D, opt_G, opt_D, generator):
-    ckpt = torch.load(path, weights_only=True)
-    G.load_state_dict(ckpt["G"])
-    D.load_state_dict(ckpt["D"])
-    opt_G.load_state_dict(ckpt["opt_G"])
-    opt_D.load_state_dict(ckpt["opt_D"])
-    generator.set_state(ckpt["rng"])
-    return int(ckpt["step"])
-
-
-def save_imported(path, G, D, opt_G, opt_D, step, generator):  # right, with `from torch import save`
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        imported_save(_payload(G, D, opt_G, opt_D, step, generator), tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def save_legacy_format(path, G, D, opt_G, opt_D, step, generator):  # right, in torch's old (non-zip) format
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        torch.save(_payload(G, D, opt_G, opt_D, step, generator), tmp, _use_new_zipfile_serialization=False)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def save_direct_legacy(path, G, D, opt_G, opt_D, step, generator):  # not atomic, old format
-    torch.save(_payload(G, D, opt_G, opt_D, step, generator), path, _use_new_zipfile_serialization=False)
-
-
-def save_direct(path, G, D, opt_G, opt_D, step, generator):  # not atomic
-    torch.save(_payload(G, D, opt_G, opt_D, step, generator), path)
-
-
-def save_leaves_tmp(path, G, D, opt_G, opt_D, step, generator):  # atomic, but a failed save leaves the temp file
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(_payload(G, D, opt_G, opt_D, step, generator), tmp)
-    os.replace(tmp, path)
-
-
-def save_swallows(path, G, D, opt_G, opt_D, step, generator):
-    try:
-        save_ok(path, G, D, opt_G, opt_D, step, generator)
-    except OSError:
-        pass
-
-
-def save_generator_object(path, G, D, opt_G, opt_D, step, generator):  # weights_only=True cannot read it
+def save(
+    path,
+    G,
+    D,
+    opt_G,
+    opt_D,
+    step,
+    generator,
+    *,
+    atomic=True,
+    cleanup=True,
+    legacy=False,
+    swallow=False,
+    model=False,
+    write=torch.save,
+):
     payload = _payload(G, D, opt_G, opt_D, step, generator)
-    payload["model"] = G
-    torch.save(payload, path)
+    if model:  # the generator object itself: torch.load(weights_only=True) cannot read it
+        payload["model"] = G
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp") if atomic else path
+    try:
+        write(payload, tmp, _use_new_zipfile_serialization=not legacy)
+        os.replace(tmp, path)
+    except OSError:
+        if not swallow:
+            raise
+    finally:
+        if atomic and cleanup:
+            tmp.unlink(missing_ok=True)
 
 
-def load_without_optimisers(path, G, D, opt_G, opt_D, generator):
+def load(path, G, D, opt_G, opt_D, generator, *, load_D=True, optimisers=True, rng=True, returns=True):
     ckpt = torch.load(path, weights_only=True)
     G.load_state_dict(ckpt["G"])
-    D.load_state_dict(ckpt["D"])
-    generator.set_state(ckpt["rng"])
-    return int(ckpt["step"])
-
-
-def load_without_rng(path, G, D, opt_G, opt_D, generator):
-    ckpt = torch.load(path, weights_only=True)
-    G.load_state_dict(ckpt["G"])
-    D.load_state_dict(ckpt["D"])
-    opt_G.load_state_dict(ckpt["opt_G"])
-    opt_D.load_state_dict(ckpt["opt_D"])
-    return int(ckpt["step"])
-
-
-def load_weights_only_G(path, G, D, opt_G, opt_D, generator):
-    ckpt = torch.load(path, weights_only=True)
-    G.load_state_dict(ckpt["G"])
-    opt_G.load_state_dict(ckpt["opt_G"])
-    opt_D.load_state_dict(ckpt["opt_D"])
-    generator.set_state(ckpt["rng"])
-    return int(ckpt["step"])
-
-
-def load_returns_nothing(path, G, D, opt_G, opt_D, generator):
-    load_ok(path, G, D, opt_G, opt_D, generator)
+    if load_D:
+        D.load_state_dict(ckpt["D"])
+    if optimisers:
+        opt_G.load_state_dict(ckpt["opt_G"])
+        opt_D.load_state_dict(ckpt["opt_D"])
+    if rng:
+        generator.set_state(ckpt["rng"])
+    return int(ckpt["step"]) if returns else None
 
 
 CASES = {
@@ -351,28 +258,28 @@ CASES = {
     "generator_stack": (
         (stack,),
         [
-            (lambda d, w: stack(d, w, bias=True),),
-            (lambda d, w: stack(d, w, out_bn=True),),
-            (lambda d, w: stack(d, w, padding=0),),  # 7 -> 16: the shapes go wrong
-            (lambda d, w: stack(d, w, out=None),),  # no Tanh
-            (lambda d, w: stack(d, w, out=nn.Sigmoid),),  # [0, 1], not [-1, 1]
-            (lambda d, w: stack(d, w, act=lambda: nn.LeakyReLU(0.2)),),
-            (lambda d, w: stack(d, w, first_kernel=3, padding=0),),  # 7 -> 15 -> 30
-            (lambda d, w: stack(d, w, act=nn.Identity),),  # no hidden activation: the same parameters
-            (lambda d, w: stack(d, w, act=nn.Sigmoid),),
-            (lambda d, w: stack(d, w, act=nn.ELU),),
-            (relu_before_bn,),
+            (partial(stack, bias=True),),
+            (partial(stack, out_bn=True),),
+            (partial(stack, padding=0),),  # 7 -> 16: the shapes go wrong
+            (partial(stack, out=None),),  # no Tanh
+            (partial(stack, out=nn.Sigmoid),),  # [0, 1], not [-1, 1]
+            (partial(stack, act=leaky_relu),),
+            (partial(stack, first_kernel=3, padding=0),),  # 7 -> 15 -> 30
+            (partial(stack, act=nn.Identity),),  # no hidden activation: the same parameters
+            (partial(stack, act=nn.Sigmoid),),
+            (partial(stack, act=nn.ELU),),
+            (partial(stack, act_first=True),),  # ReLU before batch norm: the same parameters
         ],
     ),
     "dcgan_init": (
-        (init_ok,),
+        (init,),
         [
-            (init_uniform,),
-            (init_bn_around_zero,),
-            (init_keeps_biases,),
-            (init_keeps_bn_bias,),
-            (init_misses_conv_transpose,),
-            (init_variance_002,),
+            (partial(init, uniform=True),),
+            (partial(init, bn_mean=0.0),),  # batch norm's scale around 0, not 1
+            (partial(init, biases=False),),
+            (partial(init, bn_bias=False),),  # resets the layers' biases, forgets batch norm's shift
+            (partial(init, kinds=(nn.Linear, nn.Conv2d)),),  # ConvTranspose2d is not a subclass of Conv2d
+            (partial(init, std=0.02**0.5),),  # 0.02 taken as the variance
         ],
     ),
     "slerp": (
@@ -384,17 +291,17 @@ CASES = {
         [(count_no_bn,), (count_with_buffers,), (count_biases_everywhere,), (count_no_last_bias,)],
     ),
     "checkpoint_roundtrip": (
-        (save_ok, load_ok),
+        (save, load),
         [
-            (save_direct, load_ok),
-            (save_leaves_tmp, load_ok),
-            (save_direct_legacy, load_ok),
-            (save_swallows, load_ok),
-            (save_generator_object, load_ok),
-            (save_ok, load_without_optimisers),
-            (save_ok, load_without_rng),
-            (save_ok, load_weights_only_G),
-            (save_ok, load_returns_nothing),
+            (partial(save, atomic=False), load),
+            (partial(save, cleanup=False), load),  # atomic, but a failed save leaves the temporary file
+            (partial(save, atomic=False, legacy=True), load),  # not atomic, in torch's old (non-zip) format
+            (partial(save, swallow=True), load),
+            (partial(save, model=True), load),
+            (save, partial(load, optimisers=False)),
+            (save, partial(load, rng=False)),
+            (save, partial(load, load_D=False)),
+            (save, partial(load, returns=False)),
         ],
     ),
 }
@@ -413,7 +320,11 @@ def test_a_conv_projection_generator_also_passes(capsys):
     assert "passed" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("make", [ReorderedGenerator, lambda d, w: stack(d, w, act=lambda: nn.ReLU(inplace=True))])
+def relu_inplace():
+    return nn.ReLU(inplace=True)
+
+
+@pytest.mark.parametrize("make", [ReorderedGenerator, partial(stack, act=relu_inplace)])
 def test_other_right_generators_pass(make, capsys):
     check.generator_stack(make)
     assert "passed" in capsys.readouterr().out
@@ -423,11 +334,11 @@ def test_other_right_generators_pass(make, capsys):
     "make, match",
     [
         (
-            lambda d, w: stack(d, w, act=nn.Identity),
+            partial(stack, act=nn.Identity),
             r"(?s)differs by up to .*runs Linear -> Unflatten -> BatchNorm2d -> Identity",
         ),
-        (lambda d, w: stack(d, w, act=nn.ELU), r"(?s)in eval mode .*BatchNorm2d -> ELU -> ConvTranspose2d"),
-        (relu_before_bn, r"your G runs Linear -> Unflatten -> ReLU -> BatchNorm2d"),
+        (partial(stack, act=nn.ELU), r"(?s)in eval mode .*BatchNorm2d -> ELU -> ConvTranspose2d"),
+        (partial(stack, act_first=True), r"your G runs Linear -> Unflatten -> ReLU -> BatchNorm2d"),
     ],
 )
 def test_a_wrong_activation_is_named(make, match):
@@ -453,12 +364,21 @@ def test_the_generator_check_leaves_no_hooks_behind():
 
 def test_init_check_sees_a_batch_norm_shift_left_alone():
     with pytest.raises(CheckFailed, match=r"biases of layer 2 \(BatchNorm2d\) should be 0"):
-        check.dcgan_init(init_keeps_bn_bias)
+        check.dcgan_init(partial(init, bn_bias=False))
 
 
-@pytest.mark.parametrize("save", [save_imported, save_legacy_format])
-def test_a_right_save_passes_however_torch_save_is_reached(save, capsys):
-    check.checkpoint_roundtrip(save, load_ok)
+def test_the_package_init_passes(capsys):
+    check.dcgan_init(dcgan.dcgan_init_)
+    assert "passed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "save_variant",
+    [partial(save, write=imported_save), partial(save, legacy=True)],
+    ids=["from torch import save", "torch's old format"],
+)
+def test_a_right_save_passes_however_torch_save_is_reached(save_variant, capsys):
+    check.checkpoint_roundtrip(save_variant, load)
     assert "passed" in capsys.readouterr().out
 
 
@@ -476,14 +396,14 @@ def test_a_save_that_bypasses_torch_save_is_told_so_not_accused():
             tmp.unlink(missing_ok=True)
 
     with pytest.raises(CheckFailed, match="could not simulate a crash") as err:
-        check.checkpoint_roundtrip(save_pickle, load_ok)
+        check.checkpoint_roundtrip(save_pickle, load)
     assert "swallowed" not in str(err.value)
 
 
 def test_a_failed_check_restores_torch_save():
     real = torch.save, serialization._save, serialization._legacy_save
     with pytest.raises(CheckFailed):
-        check.checkpoint_roundtrip(save_direct, load_ok)
+        check.checkpoint_roundtrip(partial(save, atomic=False), load)
     with pytest.raises(CheckFailed):
-        check.checkpoint_roundtrip(save_swallows, load_ok)
+        check.checkpoint_roundtrip(partial(save, swallow=True), load)
     assert (torch.save, serialization._save, serialization._legacy_save) == real

@@ -1,6 +1,7 @@
 """Every check of assignment 10 passes the reference and rejects known-wrong implementations."""
 
 import math
+from functools import partial
 
 import pytest
 import torch
@@ -72,73 +73,35 @@ def concat_detached(x, y, n_classes):
 # ---- 10.2 the AC-GAN losses
 
 
-def acd_ok(r, f, rc, fc, yr, yf):
-    return bce(r, torch.ones_like(r)) + bce(f, torch.zeros_like(f)) + F.cross_entropy(rc, yr) + F.cross_entropy(fc, yf)
+def bce_of_sigmoid(logits, target):  # probabilities, not logits: wrong for a confident D (log(0) clamped at -100)
+    return F.binary_cross_entropy(logits.sigmoid(), target)
+
+
+def ce_of_softmax(class_logits, y):  # softmax, then cross_entropy's own log_softmax: softmax twice
+    return F.cross_entropy(class_logits.softmax(1), y)
+
+
+def nll_of_probabilities(class_logits, y):  # nll_loss expects log-probabilities
+    return F.nll_loss(class_logits.softmax(1), y)
+
+
+def acd(r, f, rc, fc, yr, yf, *, targets=(1.0, 0.0), adversarial=bce, ce=F.cross_entropy, fake_class=True, item=False):
+    loss = adversarial(r, torch.full_like(r, targets[0])) + adversarial(f, torch.full_like(f, targets[1]))
+    loss = loss + ce(rc, yr) + (ce(fc, yf) if fake_class else 0.0)
+    return loss.item() if item else loss  # .item(): a number, cannot be trained with
 
 
 def acd_course_losses(r, f, rc, fc, yr, yf):  # the course's d_loss and log_softmax + nll_loss: also right
     return losses.d_loss(r, f) + F.nll_loss(F.log_softmax(rc, 1), yr) + F.nll_loss(F.log_softmax(fc, 1), yf)
 
 
-def acd_no_fake_class(r, f, rc, fc, yr, yf):
-    return bce(r, torch.ones_like(r)) + bce(f, torch.zeros_like(f)) + F.cross_entropy(rc, yr)
-
-
-def acd_swapped(r, f, rc, fc, yr, yf):
-    return bce(r, torch.zeros_like(r)) + bce(f, torch.ones_like(f)) + F.cross_entropy(rc, yr) + F.cross_entropy(fc, yf)
-
-
-def acd_softmax_twice(r, f, rc, fc, yr, yf):
-    adv = bce(r, torch.ones_like(r)) + bce(f, torch.zeros_like(f))
-    return adv + F.cross_entropy(rc.softmax(1), yr) + F.cross_entropy(fc.softmax(1), yf)
-
-
-def acd_nll_of_probabilities(r, f, rc, fc, yr, yf):
-    adv = bce(r, torch.ones_like(r)) + bce(f, torch.zeros_like(f))
-    return adv + F.nll_loss(rc.softmax(1), yr) + F.nll_loss(fc.softmax(1), yf)
-
-
-def acd_sigmoid_then_bce(r, f, rc, fc, yr, yf):  # probabilities, not logits: wrong for a confident D
-    adv = F.binary_cross_entropy(r.sigmoid(), torch.ones_like(r)) + F.binary_cross_entropy(
-        f.sigmoid(), torch.zeros_like(f)
-    )
-    return adv + F.cross_entropy(rc, yr) + F.cross_entropy(fc, yf)
-
-
-def acd_item(r, f, rc, fc, yr, yf):  # a number: cannot be trained with
-    return acd_ok(r, f, rc, fc, yr, yf).item()
-
-
-def acg_ok(f, fc, yf):
-    return bce(f, torch.ones_like(f)) + F.cross_entropy(fc, yf)
+def acg(f, fc, yf, *, target=1.0, saturating=False, adversarial=bce, ce=F.cross_entropy, class_sign=1.0):
+    adv = -adversarial(f, torch.zeros_like(f)) if saturating else adversarial(f, torch.full_like(f, target))
+    return adv + class_sign * ce(fc, yf)  # saturating: minimises log(1 - D(G(z)))
 
 
 def acg_softplus(f, fc, yf):  # -log sigmoid(l) = softplus(-l): also right
     return F.softplus(-f).mean() + F.cross_entropy(fc, yf)
-
-
-def acg_saturating(f, fc, yf):  # minimises log(1 - D(G(z)))
-    return -bce(f, torch.zeros_like(f)) + F.cross_entropy(fc, yf)
-
-
-def acg_sigmoid_then_bce(f, fc, yf):  # sigmoid(-120) is 0 in float32: log(0) clamped at -100
-    return F.binary_cross_entropy(f.sigmoid(), torch.ones_like(f)) + F.cross_entropy(fc, yf)
-
-
-def acg_no_class(f, fc, yf):
-    return bce(f, torch.ones_like(f))
-
-
-def acg_target_zero(f, fc, yf):
-    return bce(f, torch.zeros_like(f)) + F.cross_entropy(fc, yf)
-
-
-def acg_class_sign(f, fc, yf):
-    return bce(f, torch.ones_like(f)) - F.cross_entropy(fc, yf)
-
-
-def acg_softmax_twice(f, fc, yf):
-    return bce(f, torch.ones_like(f)) + F.cross_entropy(fc.softmax(1), yf)
 
 
 # ---- 10.3 the reparameterisation trick
@@ -290,20 +253,20 @@ CASES = {
         ],
     ),
     "acgan_losses": (
-        (acd_ok, acg_ok),
+        (acd, acg),
         [
-            (acd_no_fake_class, acg_ok),
-            (acd_swapped, acg_ok),
-            (acd_softmax_twice, acg_ok),
-            (acd_nll_of_probabilities, acg_ok),
-            (acd_sigmoid_then_bce, acg_ok),
-            (acd_item, acg_ok),
-            (acd_ok, acg_saturating),
-            (acd_ok, acg_no_class),
-            (acd_ok, acg_target_zero),
-            (acd_ok, acg_class_sign),
-            (acd_ok, acg_softmax_twice),
-            (acd_ok, acg_sigmoid_then_bce),
+            (partial(acd, fake_class=False), acg),
+            (partial(acd, targets=(0.0, 1.0)), acg),
+            (partial(acd, ce=ce_of_softmax), acg),
+            (partial(acd, ce=nll_of_probabilities), acg),
+            (partial(acd, adversarial=bce_of_sigmoid), acg),
+            (partial(acd, item=True), acg),
+            (acd, partial(acg, saturating=True)),
+            (acd, partial(acg, class_sign=0.0)),
+            (acd, partial(acg, target=0.0)),
+            (acd, partial(acg, class_sign=-1.0)),
+            (acd, partial(acg, ce=ce_of_softmax)),
+            (acd, partial(acg, adversarial=bce_of_sigmoid)),
         ],
     ),
     "reparameterize": (
@@ -382,13 +345,16 @@ def test_other_right_answers_pass(name, fns, capsys):
         ("concat_condition", (concat_double,), "keep x's dtype torch.float32"),
         ("concat_condition", (concat_transposed,), "should be one-hot"),
         ("concat_condition", (concat_one_hot_first,), "the one-hot comes first"),
-        ("acgan_losses", (acd_no_fake_class, acg_ok), "class loss on the FAKE samples is missing"),
-        ("acgan_losses", (acd_swapped, acg_ok), "targets are swapped"),
-        ("acgan_losses", (acd_softmax_twice, acg_ok), "softmax is applied twice"),
-        ("acgan_losses", (acd_sigmoid_then_bce, acg_ok), "sigmoid, then BCE on probabilities"),
-        ("acgan_losses", (acd_ok, acg_sigmoid_then_bce), "sigmoid, then BCE on probabilities"),
-        ("acgan_losses", (acd_ok, acg_saturating), "saturating loss"),
-        ("acgan_losses", (acd_ok, acg_class_sign), "wrong sign"),
+        ("acgan_losses", (partial(acd, fake_class=False), acg), "class loss on the FAKE samples is missing"),
+        ("acgan_losses", (partial(acd, targets=(0.0, 1.0)), acg), "targets are swapped"),
+        ("acgan_losses", (partial(acd, ce=ce_of_softmax), acg), "softmax is applied twice"),
+        ("acgan_losses", (partial(acd, ce=nll_of_probabilities), acg), "F.nll_loss expects log-probabilities"),
+        ("acgan_losses", (partial(acd, adversarial=bce_of_sigmoid), acg), "sigmoid, then BCE on probabilities"),
+        ("acgan_losses", (acd, partial(acg, adversarial=bce_of_sigmoid)), "sigmoid, then BCE on probabilities"),
+        ("acgan_losses", (acd, partial(acg, saturating=True)), "saturating loss"),
+        ("acgan_losses", (acd, partial(acg, class_sign=0.0)), "the class loss is missing"),
+        ("acgan_losses", (acd, partial(acg, target=0.0)), "target 0 for G's samples is D's goal"),
+        ("acgan_losses", (acd, partial(acg, class_sign=-1.0)), "wrong sign"),
         ("reparameterize", (rep_exp_logvar,), "is the variance"),
         ("reparameterize", (rep_power_one_half,), r"\*\* 1/2"),
         ("reparameterize", (rep_no_mu,), "mu is missing"),

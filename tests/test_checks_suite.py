@@ -1,10 +1,11 @@
 """tests/checks_suite.py can fail: each of its four tests catches the check it exists to catch."""
 
 import types
+from functools import partial
 
 import pytest
 import torch
-from checks_suite import suite
+from checks_suite import _case_ids, cases_of, named_mistakes, suite
 
 from gancourse.checks import CheckFailed
 
@@ -82,3 +83,33 @@ def test_a_wrong_exercise_number_in_the_message_is_caught():
 def test_a_table_without_wrong_implementations_is_refused():
     with pytest.raises(AssertionError, match="proves nothing"):
         suite(_doubling_check(), {"doubling": ((lambda x: 2 * x,), [])}, "3")
+
+
+def test_a_builders_variant_is_named_by_what_it_changes():
+    def stack(latent_dim, width, *, bias=False, kinds=(torch.nn.Linear,)):
+        return None
+
+    wrongs = [(partial(stack, bias=True),), (partial(stack, kinds=(torch.nn.Linear, torch.nn.Conv2d)),)]
+    assert _case_ids({"generator_stack": ((stack,), wrongs)}) == [
+        "generator_stack-stack(bias=True)",
+        "generator_stack-stack(kinds=(Linear, Conv2d))",
+    ]
+
+
+def test_a_mistake_named_in_other_words_is_caught():
+    named = named_mistakes(_doubling_check(), {"doubling": (lambda x: 2 * x, [(lambda x: x, "expected 3.0")])})
+    named("doubling", lambda x: x, "expected 3.0")
+    with pytest.raises(AssertionError, match="did not match"):
+        named("doubling", lambda x: x, "a hint the check does not give")
+    with pytest.raises(pytest.fail.Exception, match="DID NOT RAISE"):
+        named("doubling", lambda x: 2 * x, "expected 3.0")  # a right answer in the table of mistakes
+
+
+def test_a_table_gives_the_suite_its_cases():
+    def right(x):
+        return 2 * x
+
+    def wrong(x):
+        return x
+
+    assert cases_of({"doubling": (right, [(wrong, "expected 3.0")])}) == {"doubling": ((right,), [(wrong,)])}

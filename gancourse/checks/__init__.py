@@ -7,6 +7,8 @@ Every check is tested against known-wrong implementations (tests/test_checks_*.p
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 import torch
 
@@ -18,6 +20,11 @@ __all__ = [
     "expect_loss",
     "expect_same_parameters",
     "as_array",
+    "number",
+    "expect_tensor",
+    "call",
+    "rng_kept",
+    "stale_gradients",
     "passed",
 ]
 
@@ -42,22 +49,111 @@ def expect(condition, exercise: str, message: str, hint: str | None = None) -> N
 
 def as_array(value, exercise: str, what: str) -> np.ndarray:
     """Convert a student's answer (number, list, ndarray or tensor) to a float64 array, or fail."""
-    if isinstance(value, torch.Tensor):
-        value = value.detach().cpu().double().numpy()
+    if value is None:  # NumPy would read it as NaN
+        fail(exercise, f"{what} should be a number or an array of numbers, got None", "return the result")
     try:
-        arr = np.asarray(value, dtype=np.float64)
+        return _float64(value)
     except (TypeError, ValueError):
         fail(exercise, f"{what} should be a number or an array of numbers, got {type(value).__name__}: {value!r}")
-    return arr
+
+
+def _float64(value) -> np.ndarray:
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().double().numpy()
+    return np.asarray(value, dtype=np.float64)
+
+
+def number(value, exercise: str, what: str, *, integer: bool = False, hint: str | None = None):
+    """A student's one-number answer, or a failed check naming ``what``.
+
+    A number, or an array, list or tensor holding one, comes back 0-d in its own precision (a float32
+    answer keeps float32's tolerance in ``expect_close``); ``float()`` of it is the value. With
+    ``integer=True`` the answer must be an int (a Python or NumPy integer, not a bool) and comes back an int.
+    """
+    if integer:
+        try:
+            if not isinstance(value, bool):
+                return operator.index(value)  # an int, a NumPy integer or an integer tensor; never truncates
+        except TypeError:
+            pass
+        fail(exercise, f"{what} should be an int, got {type(value).__name__}: {value!r}", hint)
+    arr = as_array(value, exercise, what)
+    if arr.size != 1:
+        fail(exercise, f"{what} should be one number, got an array of shape {arr.shape}", hint)
+    return value.reshape(()) if isinstance(value, (torch.Tensor, np.ndarray, np.generic)) else arr.reshape(())
+
+
+def expect_tensor(value, exercise: str, what: str, *, shape=None, hint: str | None = None) -> torch.Tensor:
+    """``value``, once it is a torch.Tensor (of ``shape``, when given); else a failed check naming ``what``."""
+    if not isinstance(value, torch.Tensor):
+        fail(exercise, f"{what} should be a torch.Tensor, got {type(value).__name__}")
+    if shape is not None and tuple(value.shape) != tuple(shape):
+        fail(exercise, f"{what} should have shape {tuple(shape)}, got {tuple(value.shape)}", hint)
+    return value
+
+
+def call(exercise: str, what: str, fn, *args, hint: str | None = None):
+    """fn(*args), where an ordinary error becomes a failed check; a stub's NotImplementedError passes through.
+
+    NotImplementedError is a RuntimeError too: the grader reads it as "not attempted", so it must not be caught.
+    """
+    try:
+        return fn(*args)
+    except NotImplementedError:
+        raise
+    except (RuntimeError, TypeError, ValueError, IndexError) as err:
+        fail(exercise, f"{what} raised {type(err).__name__}: {err}", hint)
+
+
+class rng_kept:
+    """``with rng_kept(seed=0): net = build()`` runs the block on the global RNG seeded so, then restores it.
+
+    Without a seed the block runs on the global RNG as it is; afterwards ``.drew`` says whether the block drew
+    from it (a student's function that should have used the generator or noise it was given). Only the CPU
+    generator is seeded, and its state is put back however the block ends: a check never moves the global RNG.
+    """
+
+    def __init__(self, seed: int | None = None):
+        self.seed = seed
+        self.drew = False
+
+    def __enter__(self) -> rng_kept:
+        self._saved = torch.random.get_rng_state()
+        if self.seed is not None:
+            torch.random.default_generator.manual_seed(self.seed)
+        self._start = torch.random.get_rng_state()
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        self.drew = not torch.equal(torch.random.get_rng_state(), self._start)
+        torch.random.set_rng_state(self._saved)
+        return False
+
+
+def stale_gradients(*models: torch.nn.Module) -> None:
+    """Fill every parameter's .grad with 5, as an earlier step leaves it: a training step must clear it first."""
+    for model in models:
+        for p in model.parameters():
+            p.grad = torch.full_like(p, 5.0)
 
 
 def expect_close(
-    got, expected, exercise: str, what: str, *, rtol: float = 1e-6, atol: float = 1e-9, hint: str | None = None
+    got,
+    expected,
+    exercise: str,
+    what: str,
+    *,
+    rtol: float = 1e-6,
+    atol: float = 1e-9,
+    hint: str | None = None,
+    mistakes=(),
 ) -> None:
     """Fail unless ``got`` equals ``expected`` (same shape, within rtol/atol; inf matches inf).
 
     An answer computed in float32 is held to float32's precision where rtol/atol ask for more: the
-    exercises accept either precision unless a check compares dtypes itself.
+    exercises accept either precision unless a check compares dtypes itself. ``mistakes`` names known
+    mistakes: (value, hint) pairs, the value a known-wrong answer gives here; a wrong ``got`` that equals
+    one of them (and that is not also the right answer) gets that hint in place of ``hint``.
     """
     rtol, atol = _tolerance_for(got, expected, rtol, atol)
     got_arr = as_array(got, exercise, what)
@@ -69,7 +165,18 @@ def expect_close(
         if exp_arr.ndim and np.all(np.isfinite(got_arr)) and np.all(np.isfinite(exp_arr)):
             worst = np.unravel_index(np.argmax(np.abs(got_arr - exp_arr)), exp_arr.shape)
             where = f" (largest difference at index {tuple(int(i) for i in worst)})"
+        hint = _known_mistake(got_arr, exp_arr, mistakes) or hint
         fail(exercise, f"{what}: expected {_short(exp_arr, got_arr)}, got {_short(got_arr, exp_arr)}{where}", hint)
+
+
+def _known_mistake(got: np.ndarray, expected: np.ndarray, mistakes) -> str | None:
+    """The hint of the first mistake whose value ``got`` reproduces (within 1e-4) and the right answer does not."""
+    for value, hint in mistakes:
+        value = _float64(value)
+        close = dict(rtol=1e-4, atol=1e-6)
+        if value.shape == got.shape and np.allclose(got, value, **close) and not np.allclose(value, expected, **close):
+            return hint
+    return None
 
 
 # float32 answers: 32 units in the last place, relative (measured: float32 KL and JS of the checks' cases stay

@@ -1,4 +1,4 @@
-"""Checks for assignment 00 (solutions/00_warmup.ipynb): the toy ring, the [-1, 1] range, high quality."""
+"""Checks for assignment 00 (solutions/00_warmup.ipynb): the toy ring, the [-1, 1] range, high quality, its 98.9 %."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from gancourse import data
-from gancourse.checks import as_array, expect, expect_close, fail, passed
+from gancourse.checks import as_array, expect, expect_close, expect_tensor, number, passed
 
 
 def _point(xy) -> str:
@@ -48,9 +48,7 @@ def ring_modes(fn) -> None:
 def to_course_range(fn) -> None:
     """Exercise 0.2: uint8 images in [0, 255] map linearly onto float32 in [-1, 1]."""
     images = torch.tensor([[0, 255], [127, 128]], dtype=torch.uint8).reshape(1, 1, 2, 2)
-    got = fn(images.clone())
-    if not isinstance(got, torch.Tensor):
-        fail("0.2", f"to_course_range should return a torch.Tensor, got {type(got).__name__}")
+    got = expect_tensor(fn(images.clone()), "0.2", "to_course_range(images)")
     if got.dtype.is_floating_point:
         hint = "convert with .float() (float32, what networks and the course's data use), not .double() or .half()"
     else:
@@ -93,16 +91,28 @@ def high_quality_fraction(fn) -> None:
     passed("0.3")
 
 
-def answer_real_fraction(answer) -> None:
-    """Exercise 0.4: the exact fraction of real 2-D Gaussian samples within 3 std of their mean."""
-    expected = 1 - math.exp(-4.5)
-    expect_close(
-        answer,
-        expected,
-        "0.4",
-        "the fraction of real samples that are high quality",
-        atol=5e-4,
-        hint="in 2-D, |x - mu| / std follows a Rayleigh law: P(r <= 3) = 1 - exp(-3**2 / 2); "
-        "0.9973 is the 1-D three-sigma rule",
-    )
+# (k, the radius in units of std) for 0.4: the protocol's 3 first (the cell below the exercise prints it, so it
+# proves nothing on its own), then radii that no notebook prints
+REAL_FRACTION_CASES = (3.0, 1.0, 2.0, 0.5, 1.6, 2.5, 4.0)
+
+
+def real_fraction(fn) -> None:
+    """Exercise 0.4: the share of a 2-D Gaussian's samples within k std of its mean, 1 - exp(-k^2 / 2)."""
+    for k in REAL_FRACTION_CASES:
+        what = f"real_fraction({k})"
+        one_d = math.erf(k / math.sqrt(2))  # P(|x| <= k) for one coordinate
+        expect_close(
+            number(fn(k), "0.4", what),
+            1 - math.exp(-(k**2) / 2),
+            "0.4",
+            f"{what}, the share of real samples within {k} std of their mode",
+            rtol=1e-6,
+            hint="in 2-D, |x - mu| / std follows a Rayleigh law: P(r <= k) = 1 - exp(-k**2 / 2)",
+            mistakes=[
+                (one_d, "that is the 1-D rule P(|x| <= k) (99.7 % at k = 3): the distance here is in 2-D"),
+                (one_d**2, "that is a square box, both coordinates within k std: the distance is Euclidean"),
+                (math.exp(-(k**2) / 2), "that is the share OUTSIDE the disc: P(r <= k) = 1 - exp(-k**2 / 2)"),
+                (1 - math.exp(-(k**2)), "the exponent is -k**2 / 2: the density of r is r exp(-r**2 / 2)"),
+            ],
+        )
     passed("0.4")

@@ -7,12 +7,13 @@ import math
 import numpy as np
 
 from gancourse import games
-from gancourse.checks import as_array, expect, expect_close, fail, passed
+from gancourse.checks import as_array, expect, expect_close, fail, number, passed
 
 POINTS = [(1.0, 0.0, 0.1), (0.7, -1.3, 0.25), (-2.0, 0.5, 0.5), (0.3, 0.9, 1.2)]  # (x, y, lr)
 
 
-def _pair(got, exercise: str, what: str) -> np.ndarray:
+def _pair(got, exercise: str, what: str):
+    """``got``, once it is two numbers (a pair, array or tensor of shape (2,)); else a failed check."""
     arr = as_array(got, exercise, what)
     expect(
         arr.shape == (2,),
@@ -20,86 +21,66 @@ def _pair(got, exercise: str, what: str) -> np.ndarray:
         f"{what} should return two numbers (x_new, y_new), got shape {arr.shape}",
         "return a tuple: return x_new, y_new",
     )
-    return arr
+    return got
 
 
-def _diagnose(got, mistakes) -> str | None:
-    """The hint of the first known mistake that reproduces ``got``, if any."""
-    for hint, wrong in mistakes:
-        if np.allclose(got, wrong, rtol=1e-9, atol=1e-12):
-            return hint
-    return None
+def _simultaneous_mistakes(x: float, y: float, lr: float) -> list:
+    """(what a known mistake returns from (x, y) with step lr, the hint that names it) for one simultaneous step."""
+    x_alt = x - lr * y
+    return [
+        (
+            (x_alt, y + lr * x_alt),
+            "y used the NEW x: that is the alternating update; both players must read the old (x, y)",
+        ),
+        ((x - lr * y, y - lr * x), "y must ASCEND: y <- y + lr * df/dy with df/dy = x"),
+        ((x + lr * y, y + lr * x), "x must DESCEND: x <- x - lr * df/dx with df/dx = y"),
+        ((x - lr * x, y + lr * y), "df/dx = y and df/dy = x: each player's gradient is the OTHER player's position"),
+    ]
+
+
+def _extragradient_mistakes(x: float, y: float, lr: float) -> list:
+    """(what a known mistake returns, the hint that names it) for one extragradient step."""
+    xh, yh = x - lr * y, y + lr * x
+    return [
+        ((xh, yh), "that is a plain simultaneous step: the second step must use the gradient AT the look-ahead point"),
+        (
+            (xh - lr * yh, yh + lr * xh),
+            "that is two simultaneous steps: step from the OLD point (x, y), with the look-ahead's gradient",
+        ),
+        (
+            (x - lr * xh, y + lr * yh),
+            "the look-ahead's gradient is (df/dx, df/dy) = (y_half, x_half): x descends along y_half",
+        ),
+    ]
+
+
+def _expect_step(fn, exercise: str, method: str, hint: str, mistakes_at) -> None:
+    """fn(x, y, lr) is one step of ``method`` from each of POINTS; a known mistake is named."""
+    for x, y, lr in POINTS:
+        what = f"{method}_step(x={x}, y={y}, lr={lr})"
+        expect_close(
+            _pair(fn(x, y, lr), exercise, what),
+            games.simulate((x, y), 1, lr, method)[1],
+            exercise,
+            what,
+            rtol=1e-9,
+            atol=1e-12,
+            hint=hint,
+            mistakes=mistakes_at(x, y, lr),
+        )
 
 
 def simultaneous_step(fn) -> None:
     """Exercise 3.1: one step of simultaneous gradient descent-ascent on f = x*y."""
-    for x, y, lr in POINTS:
-        what = f"simultaneous_step(x={x}, y={y}, lr={lr})"
-        raw = fn(x, y, lr)
-        got = _pair(raw, "3.1", what)
-        expected = games.simulate((x, y), 1, lr, "simultaneous")[1]
-        x_alt = x - lr * y
-        hint = _diagnose(
-            got,
-            [
-                (
-                    "y used the NEW x: that is the alternating update; both players must read the old (x, y)",
-                    (x_alt, y + lr * x_alt),
-                ),
-                ("y must ASCEND: y <- y + lr * df/dy with df/dy = x", (x - lr * y, y - lr * x)),
-                ("x must DESCEND: x <- x - lr * df/dx with df/dx = y", (x + lr * y, y + lr * x)),
-                (
-                    "df/dx = y and df/dy = x: each player's gradient is the OTHER player's position",
-                    (x - lr * x, y + lr * y),
-                ),
-            ],
-        )
-        expect_close(
-            raw,
-            expected,
-            "3.1",
-            what,
-            rtol=1e-9,
-            atol=1e-12,
-            hint=hint or "x_new = x - lr * y and y_new = y + lr * x, both from the old (x, y)",
-        )
+    hint = "x_new = x - lr * y and y_new = y + lr * x, both from the old (x, y)"
+    _expect_step(fn, "3.1", "simultaneous", hint, _simultaneous_mistakes)
     passed("3.1")
 
 
 def extragradient_step(fn) -> None:
     """Exercise 3.2: one extragradient step on f = x*y (look ahead, then step from the old point)."""
-    for x, y, lr in POINTS:
-        what = f"extragradient_step(x={x}, y={y}, lr={lr})"
-        raw = fn(x, y, lr)
-        got = _pair(raw, "3.2", what)
-        expected = games.simulate((x, y), 1, lr, "extragradient")[1]
-        xh, yh = x - lr * y, y + lr * x
-        hint = _diagnose(
-            got,
-            [
-                (
-                    "that is a plain simultaneous step: the second step must use the gradient AT the look-ahead point",
-                    (xh, yh),
-                ),
-                (
-                    "that is two simultaneous steps: step from the OLD point (x, y), with the look-ahead's gradient",
-                    (xh - lr * yh, yh + lr * xh),
-                ),
-                (
-                    "the look-ahead's gradient is (df/dx, df/dy) = (y_half, x_half): x descends along y_half",
-                    (x - lr * xh, y + lr * yh),
-                ),
-            ],
-        )
-        expect_close(
-            raw,
-            expected,
-            "3.2",
-            what,
-            rtol=1e-9,
-            atol=1e-12,
-            hint=hint or "x_half, y_half = x - lr*y, y + lr*x; then x - lr*y_half, y + lr*x_half",
-        )
+    hint = "x_half, y_half = x - lr*y, y + lr*x; then x - lr*y_half, y + lr*x_half"
+    _expect_step(fn, "3.2", "extragradient", hint, _extragradient_mistakes)
     passed("3.2")
 
 
@@ -113,14 +94,21 @@ def spectral_radius(fn) -> None:
         ("optimistic GDA's 4x4 step, lr = 0.3", games.update_matrix(0.3, "optimistic")),
     ]
     for what, matrix in cases:
-        got = fn(matrix.copy())
-        expected = games.spectral_radius(matrix)
-        norm2 = float(np.linalg.norm(matrix, 2))
-        if math.isclose(float(as_array(got, "3.3", what)), norm2, rel_tol=1e-6) and not math.isclose(norm2, expected):
-            hint = "that is the largest SINGULAR value (the 2-norm); the spectral radius uses the eigenvalues"
-        else:
-            hint = "take np.linalg.eigvals and the largest MODULUS np.abs(...): eigenvalues can be complex or negative"
-        expect_close(got, expected, "3.3", f"the spectral radius of {what}", rtol=1e-6, atol=1e-9, hint=hint)
+        expect_close(
+            number(fn(matrix.copy()), "3.3", f"the spectral radius of {what}"),
+            games.spectral_radius(matrix),
+            "3.3",
+            f"the spectral radius of {what}",
+            rtol=1e-6,
+            atol=1e-9,
+            hint="take np.linalg.eigvals and the largest MODULUS np.abs(...): eigenvalues can be complex or negative",
+            mistakes=[
+                (
+                    np.linalg.norm(matrix, 2),
+                    "that is the largest SINGULAR value (the 2-norm); the spectral radius uses the eigenvalues",
+                )
+            ],
+        )
     passed("3.3")
 
 
@@ -142,12 +130,10 @@ def dirac_gan_grad(fn) -> None:
             fail(
                 "3.4", f"{what} raised {type(err).__name__} ({err}) at psi * theta = {psi * theta:g}", _SAFE_SLOPE_HINT
             )
-        _pair(got, "3.4", what)
-        expected = games.dirac_gan_grad(gp_weight)(theta, psi)
         large = abs(psi * theta) > 700
         expect_close(
-            got,
-            expected,
+            _pair(got, "3.4", what),
+            games.dirac_gan_grad(gp_weight)(theta, psi),
             "3.4",
             what,
             rtol=1e-6,
@@ -174,15 +160,16 @@ def steps_to_grow(fn) -> None:
     """Exercise 3.5: the fewest simultaneous steps of size lr after which the radius has grown by ``factor``."""
     for lr, factor in GROWTH_CASES:
         what = f"steps_to_grow(lr={lr}, factor={factor})"
-        got = as_array(fn(lr, factor), "3.5", what)
-        expect(got.size == 1, "3.5", f"{what} should return one number of steps, got an array of shape {got.shape}")
-        expected = _steps_to_grow(lr, factor)
         exact = 2 * math.log(factor) / math.log1p(lr**2)
-        hint = (
-            "each step multiplies the radius by EXACTLY sqrt(1 + lr^2); solve (1 + lr^2)^(t/2) >= factor for the "
-            "smallest integer t (the approximation exp(lr^2 t / 2) is close, but not exact)"
+        round_up = "the fewest WHOLE steps after which the radius is at least factor times the start's: round up"
+        expect_close(
+            number(fn(lr, factor), "3.5", what),
+            _steps_to_grow(lr, factor),
+            "3.5",
+            what,
+            atol=1e-9,
+            hint="each step multiplies the radius by EXACTLY sqrt(1 + lr^2); solve (1 + lr^2)^(t/2) >= factor for the "
+            "smallest integer t (the approximation exp(lr^2 t / 2) is close, but not exact)",
+            mistakes=[(exact, round_up), (math.floor(exact), round_up)],
         )
-        if math.isclose(float(got), exact, rel_tol=1e-9) or float(got) == math.floor(exact):
-            hint = "the fewest WHOLE steps after which the radius is at least factor times the start's: round up"
-        expect_close(got.reshape(()), expected, "3.5", what, atol=1e-9, hint=hint)
     passed("3.5")

@@ -8,7 +8,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment, linprog
 
 from gancourse import transport
-from gancourse.checks import as_array, expect, expect_close, fail, passed
+from gancourse.checks import as_array, expect, expect_close, fail, number, passed
 
 
 def _piles(rng: np.random.Generator, n: int, m: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -144,52 +144,43 @@ def emd_assignment(fn) -> None:
         ("a cloud and a shuffled, shifted copy", base, base[::-1] + 0.1),
     ]
     for what, a, b in cases:
-        got = fn(a.copy(), b.copy())
         dist = np.linalg.norm(a[:, None] - b[None], axis=-1)  # (n, n)
         expected = transport.emd_points(a, b)[0]
-        arr = as_array(got, "4.4", what)
-        value = float(arr) if arr.size == 1 else None
-        hint = "build the (n, n) matrix of Euclidean distances and call scipy.optimize.linear_sum_assignment on it"
-        if value is not None and math.isclose(value, expected / len(a), rel_tol=1e-6):
-            hint = "return the TOTAL cost of the matching, not the mean per point"
-        elif value is not None and math.isclose(value, np.trace(dist), rel_tol=1e-6):
-            hint = "that is the cost of matching a_i with b_i: optimise the matching with linear_sum_assignment"
-        elif value is not None:
-            r, c = linear_sum_assignment(dist**2)
-            if math.isclose(value, (dist[r, c] ** 2).sum(), rel_tol=1e-6):
-                hint = "use the distances themselves, not their squares (that would be W2 squared)"
-        expect_close(got, expected, "4.4", f"the EMD between {what}", rtol=1e-7, hint=hint)
+        r, c = linear_sum_assignment(dist**2)
+        expect_close(
+            number(fn(a.copy(), b.copy()), "4.4", f"the EMD between {what}"),
+            expected,
+            "4.4",
+            f"the EMD between {what}",
+            rtol=1e-7,
+            hint="build the (n, n) matrix of Euclidean distances and call scipy.optimize.linear_sum_assignment on it",
+            mistakes=[
+                (expected / len(a), "return the TOTAL cost of the matching, not the mean per point"),
+                (
+                    np.trace(dist),
+                    "that is the cost of matching a_i with b_i: optimise the matching with linear_sum_assignment",
+                ),
+                ((dist[r, c] ** 2).sum(), "use the distances themselves, not their squares (that would be W2 squared)"),
+            ],
+        )
     passed("4.4")
+
+
+# (what, hint) for each of the three numbers parallel_lines returns
+PARALLEL_LINES_PARTS = (
+    ("KL(P||Q)", "P puts mass where Q has none unless theta = 0, where the two are equal"),
+    ("JS(P, Q)", "disjoint supports: JS = log 2 nats (not 1: that is bits); identical distributions: 0"),
+    ("W(P, Q)", "every unit of mass moves straight across by |theta|: a distance, never negative, not squared"),
+)
 
 
 def parallel_lines(fn) -> None:
     """Exercise 4.5: (KL(P||Q), JS(P, Q), W(P, Q)) in nats for the segments x = 0 and x = theta."""
     for theta in (-2.0, -0.5, 0.0, 0.3, 1.5):
-        raw = fn(theta)
-        got = as_array(raw, "4.5", f"parallel_lines({theta})")
-        expect(got.shape == (3,), "4.5", f"parallel_lines({theta}) should return three numbers (kl, js, w)")
-        kl, js, w = (0.0, 0.0, 0.0) if theta == 0 else (math.inf, math.log(2), abs(theta))
-        expect_close(
-            raw[0],
-            kl,
-            "4.5",
-            f"KL(P||Q) at theta = {theta}",
-            hint="P puts mass where Q has none unless theta = 0, where the two are equal",
-        )
-        expect_close(
-            raw[1],
-            js,
-            "4.5",
-            f"JS(P, Q) at theta = {theta}",
-            rtol=1e-9,
-            hint="disjoint supports: JS = log 2 nats (not 1: that is bits); identical distributions: 0",
-        )
-        expect_close(
-            raw[2],
-            w,
-            "4.5",
-            f"W(P, Q) at theta = {theta}",
-            rtol=1e-9,
-            hint="every unit of mass moves straight across by |theta|: a distance, never negative, not squared",
-        )
+        got = fn(theta)
+        shape = as_array(got, "4.5", f"parallel_lines({theta})").shape
+        expect(shape == (3,), "4.5", f"parallel_lines({theta}) should return three numbers (kl, js, w)")
+        expected = (0.0, 0.0, 0.0) if theta == 0 else (math.inf, math.log(2), abs(theta))
+        for value, want, (name, hint) in zip(got, expected, PARALLEL_LINES_PARTS):
+            expect_close(value, want, "4.5", f"{name} at theta = {theta}", rtol=1e-9, hint=hint)
     passed("4.5")

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 from torch import nn, serialization
 
 from gancourse import dcgan, losses
-from gancourse.checks import expect, expect_close, fail, passed
+from gancourse.checks import call, expect, expect_close, expect_tensor, fail, number, passed, rng_kept
 
 # (size, kernel, stride, padding, output_padding): DCGAN's 7 -> 14 -> 28 first, then cases a shortcut gets wrong
 CONV_T_CASES = ((7, 4, 2, 1, 0), (14, 4, 2, 1, 0), (4, 4, 1, 0, 0), (5, 3, 2, 1, 1), (3, 5, 3, 2, 0), (10, 3, 1, 1, 0))
@@ -20,15 +21,15 @@ CONV_T_CASES = ((7, 4, 2, 1, 0), (14, 4, 2, 1, 0), (4, 4, 1, 0, 0), (5, 3, 2, 1,
 def conv_transpose_size(fn) -> None:
     """Exercise 8.1: the output size of ConvTranspose2d, checked against PyTorch's own layer."""
     for size, k, s, p, op in CONV_T_CASES:
-        layer = _forked(0, lambda k=k, s=s, p=p, op=op: nn.ConvTranspose2d(1, 1, k, s, p, output_padding=op))
-        expected = layer(torch.zeros(1, 1, size, size)).shape[-1]
-        got = fn(size, k, s, p, op)
-        if isinstance(got, bool) or not hasattr(got, "__index__"):
-            fail(
-                "8.1",
-                f"conv_transpose_out should return an int, got {type(got).__name__}: {got!r}",
-                "sizes are whole numbers: use integer arithmetic (no / division)",
-            )
+        layer = nn.ConvTranspose2d(1, 1, k, s, p, output_padding=op, device="meta")  # no RNG, no memory
+        expected = layer(torch.zeros(1, 1, size, size, device="meta")).shape[-1]
+        got = number(
+            fn(size, k, s, p, op),
+            "8.1",
+            "conv_transpose_out",
+            integer=True,
+            hint="sizes are whole numbers: use integer arithmetic (no / division)",
+        )
         expect(
             got == expected,
             "8.1",
@@ -40,16 +41,10 @@ def conv_transpose_size(fn) -> None:
     passed("8.1")
 
 
-def _forked(seed: int, build):
-    """Run build() with the global RNG seeded, and restore the global RNG afterwards."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return build()
-
-
 def _generator_size(latent_dim: int, width: int) -> int:
-    """The parameter count of the package's DCGANGenerator (built with the global RNG restored)."""
-    G = _forked(0, lambda: dcgan.DCGANGenerator(latent_dim, width))
+    """The parameter count of the package's DCGANGenerator."""
+    with rng_kept():
+        G = dcgan.DCGANGenerator(latent_dim, width)
     return sum(p.numel() for p in G.parameters())
 
 
@@ -57,28 +52,21 @@ def generator_stack(fn) -> None:
     """Exercise 8.2: the DCGAN generator z (N, latent_dim) -> (N, 1, 28, 28), layer by layer."""
     built = []
     for latent_dim, width in ((8, 4), (16, 6)):
-        G = _forked(0, lambda latent_dim=latent_dim, width=width: fn(latent_dim, width))
+        with rng_kept(seed=0):
+            G = fn(latent_dim, width)
         if not isinstance(G, nn.Module):
             fail("8.2", f"make_generator should return an nn.Module, got {type(G).__name__}")
-        shapes: list[tuple[int, ...]] = []
-        handles = [
-            m.register_forward_hook(lambda mod, inp, out, shapes=shapes: shapes.append(tuple(inp[0].shape)))
-            for m in G.modules()
-            if isinstance(m, nn.BatchNorm2d)
-        ]
         z = torch.randn(5, latent_dim, generator=torch.Generator().manual_seed(1))
-        try:
-            with torch.no_grad():
-                x = G(z)
-        except RuntimeError as err:
-            fail(
-                "8.2",
-                f"make_generator({latent_dim}, {width}) failed on z of shape (5, {latent_dim}): {err}",
-                "project z with Linear(latent_dim, 2 * width * 7 * 7, bias=False) and reshape to (N, 2 * width, 7, 7)",
-            )
-        finally:
-            for h in handles:
-                h.remove()
+        x, shapes = call(
+            "8.2",
+            f"make_generator({latent_dim}, {width}) on z of shape (5, {latent_dim})",
+            _forward,
+            G,
+            z,
+            [m for m in G.modules() if isinstance(m, nn.BatchNorm2d)],
+            lambda module, inputs: tuple(inputs[0].shape),  # what each batch norm sees
+            hint="project z with Linear(latent_dim, 2 * width * 7 * 7, bias=False) and reshape to (N, 2 * width, 7, 7)",
+        )
         expect(
             isinstance(x, torch.Tensor) and tuple(x.shape) == (5, 1, 28, 28),
             "8.2",
@@ -140,33 +128,34 @@ def _layout(module: nn.Module) -> list[tuple[str, tuple[int, ...]]]:
 def _oracle(latent_dim: int, width: int) -> nn.Module:
     """The package's DCGANGenerator with non-trivial batch-norm parameters, running statistics and output bias."""
 
-    def build():
+    with rng_kept(seed=2), torch.no_grad():
         G = dcgan.DCGANGenerator(latent_dim, width)
-        with torch.no_grad():
-            for m in G.modules():
-                if isinstance(m, nn.BatchNorm2d):
-                    m.weight.normal_(1.0, 0.3)
-                    m.bias.normal_(0.0, 0.3)
-                    m.running_mean.normal_(0.0, 0.05)
-                    m.running_var.uniform_(0.5, 1.5).mul_(0.02)  # the pre-norm activations' scale (weights of 0.02)
-            G.up[3].bias.fill_(0.1)
-        return G
+        for m in G.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.weight.normal_(1.0, 0.3)
+                m.bias.normal_(0.0, 0.3)
+                m.running_mean.normal_(0.0, 0.05)
+                m.running_var.uniform_(0.5, 1.5).mul_(0.02)  # the pre-norm activations' scale (weights of 0.02)
+        G.up[3].bias.fill_(0.1)
+    return G
 
-    return _forked(2, build)
+
+def _forward(G: nn.Module, z: torch.Tensor, watched: list[nn.Module], record) -> tuple[torch.Tensor, list]:
+    """G(z) without gradients, and record(module, inputs) for each watched module, in the order the pass runs them."""
+    seen = []
+    handles = [m.register_forward_hook(lambda mod, inp, out: seen.append(record(mod, inp))) for m in watched]
+    try:
+        with torch.no_grad():
+            return G(z), seen
+    finally:
+        for h in handles:
+            h.remove()
 
 
 def _ran_layers(G: nn.Module, z: torch.Tensor) -> list[str]:
     """The classes of G's leaf modules in the order a forward pass runs them."""
-    order: list[str] = []
     leaves = [m for m in G.modules() if not list(m.children())]
-    handles = [m.register_forward_hook(lambda mod, inp, out: order.append(type(mod).__name__)) for m in leaves]
-    try:
-        with torch.no_grad():
-            G(z)
-    finally:
-        for h in handles:
-            h.remove()
-    return order
+    return _forward(G, z, leaves, lambda module, inputs: type(module).__name__)[1]
 
 
 def _same_function_as_package(G: nn.Module, latent_dim: int, width: int) -> None:
@@ -230,16 +219,13 @@ def _init_probe() -> nn.Module:
 def dcgan_init(fn) -> None:
     """Exercise 8.3: weights of Linear/Conv2d/ConvTranspose2d ~ N(0, 0.02), biases 0; batch norm weights ~ N(1, 0.02)."""
 
-    def build():
+    with rng_kept(seed=0):
         model = _init_probe()
         with torch.no_grad():  # PyTorch's batch-norm shift starts at 0: make every bias non-zero, so a reset shows
             for m in model.modules():
                 if getattr(m, "bias", None) is not None:
                     m.bias.fill_(0.5)
         out = fn(model)
-        return model, out
-
-    model, out = _forked(0, build)
     expect(
         out is None or out is model,
         "8.3",
@@ -291,14 +277,12 @@ def slerp(fn) -> None:
         ("two latents pointing the same way (the angle is 0)", 2 * axis, 5 * axis),
     ]
     for what, a, b in cases:
-        got = fn(a.clone(), b.clone(), t.clone())
-        if not isinstance(got, torch.Tensor):
-            fail("8.4", f"slerp should return a tensor, got {type(got).__name__}")
-        expect(
-            tuple(got.shape) == (len(t), len(a)),
+        got = expect_tensor(
+            fn(a.clone(), b.clone(), t.clone()),
             "8.4",
-            f"slerp(z0 (100,), z1 (100,), t (9,)) should have shape (9, 100), got {tuple(got.shape)}",
-            "one row per fraction: t[:, None] broadcasts against the vectors",
+            "slerp(z0 (100,), z1 (100,), t (9,))",
+            shape=(len(t), len(a)),
+            hint="one row per fraction: t[:, None] broadcasts against the vectors",
         )
         expect(
             bool(torch.isfinite(got).all()),
@@ -338,9 +322,7 @@ def generator_param_count(fn) -> None:
     """Exercise 8.5: the number of parameters of DCGANGenerator(latent_dim, width), by formula."""
     for latent_dim, width in ((100, 128), (16, 8), (64, 32), (3, 1)):
         expected = _generator_size(latent_dim, width)
-        got = fn(latent_dim, width)
-        if isinstance(got, bool) or not hasattr(got, "__index__"):
-            fail("8.5", f"generator_param_count should return an int, got {type(got).__name__}: {got!r}")
+        got = number(fn(latent_dim, width), "8.5", "generator_param_count", integer=True)
         expect(
             got == expected,
             "8.5",
@@ -355,33 +337,42 @@ def generator_param_count(fn) -> None:
 # --------------------------------------------------------------------------- exercise 8.6: checkpoints
 
 
-def _tiny_gan():
-    G = nn.Sequential(nn.Linear(3, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 2))
-    D = nn.Sequential(nn.Linear(2, 16), nn.LeakyReLU(0.2), nn.Linear(16, 1), nn.Flatten(0))
-    return G, D
+class _Run(NamedTuple):
+    """A tiny GAN in training: the nets, their optimisers, and the generator its batches and noise come from."""
+
+    G: nn.Module
+    D: nn.Module
+    opt_G: torch.optim.Optimizer
+    opt_D: torch.optim.Optimizer
+    gen: torch.Generator
 
 
-def _setup(init_seed: int, gen_seed: int):
-    G, D = _forked(init_seed, _tiny_gan)
+def _run(init_seed: int, gen_seed: int) -> _Run:
+    with rng_kept(seed=init_seed):
+        G = nn.Sequential(nn.Linear(3, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 2))  # z (N, 3) -> (N, 2)
+        D = nn.Sequential(nn.Linear(2, 16), nn.LeakyReLU(0.2), nn.Linear(16, 1), nn.Flatten(0))  # (N, 2) -> (N,)
     opt_G = torch.optim.Adam(G.parameters(), lr=1e-2, betas=(0.5, 0.999))
     opt_D = torch.optim.Adam(D.parameters(), lr=1e-2, betas=(0.5, 0.999))
-    return G, D, opt_G, opt_D, torch.Generator().manual_seed(gen_seed)
+    return _Run(G, D, opt_G, opt_D, torch.Generator().manual_seed(gen_seed))
 
 
-def _step(G, D, opt_G, opt_D, x, gen) -> None:
-    """One alternating step whose batch and noise come from ``gen`` (so resuming needs its state)."""
-    x_real = x[torch.randint(len(x), (32,), generator=gen)]  # (32, 2)
-    z = torch.randn(32, 3, generator=gen)  # (32, 3)
-    opt_D.zero_grad()
-    losses.d_loss(D(x_real), D(G(z).detach())).backward()
-    opt_D.step()
-    opt_G.zero_grad()
-    losses.g_loss_nonsaturating(D(G(z))).backward()
-    opt_G.step()
+def _train(run: _Run, x: torch.Tensor, steps: int) -> _Run:
+    """``steps`` alternating steps whose batches and noise come from ``run.gen`` (so resuming needs its state)."""
+    G, D, opt_G, opt_D, gen = run
+    for _ in range(steps):
+        x_real = x[torch.randint(len(x), (32,), generator=gen)]  # (32, 2)
+        z = torch.randn(32, 3, generator=gen)  # (32, 3)
+        opt_D.zero_grad()
+        losses.d_loss(D(x_real), D(G(z).detach())).backward()
+        opt_D.step()
+        opt_G.zero_grad()
+        losses.g_loss_nonsaturating(D(G(z))).backward()
+        opt_G.step()
+    return run
 
 
-def _state(G, D) -> torch.Tensor:
-    return torch.cat([v.detach().double().flatten() for m in (G, D) for v in m.state_dict().values()])
+def _state(run: _Run) -> torch.Tensor:
+    return torch.cat([v.detach().double().flatten() for m in (run.G, run.D) for v in m.state_dict().values()])
 
 
 class _crashing_torch_save:
@@ -415,48 +406,13 @@ class _crashing_torch_save:
 def checkpoint_roundtrip(save, load) -> None:
     """Exercise 8.6: save and load everything a run needs, atomically, so a resumed run equals an uninterrupted one."""
     x = torch.randn(256, 2, generator=torch.Generator().manual_seed(5)) * 0.5 + 1  # (256, 2)
-    G, D, opt_G, opt_D, gen = _setup(0, 1)
-    for _ in range(8):
-        _step(G, D, opt_G, opt_D, x, gen)
-    uninterrupted = _state(G, D)
-
+    uninterrupted = _state(_train(_run(0, 1), x, 8))
     with tempfile.TemporaryDirectory(prefix="gancourse-ex08-") as folder:
         path = Path(folder) / "run.pt"
-        G, D, opt_G, opt_D, gen = _setup(0, 1)
-        for _ in range(4):
-            _step(G, D, opt_G, opt_D, x, gen)
-        save(path, G, D, opt_G, opt_D, 4, gen)
-        expect(path.is_file(), "8.6", f"save_checkpoint did not create the file {path.name}")
-        left = sorted(p.name for p in Path(folder).iterdir())
-        expect(
-            left == ["run.pt"],
-            "8.6",
-            f"after saving, the folder should hold only run.pt, got {left}",
-            "write to a temporary file next to the checkpoint, then os.replace it onto the checkpoint's name",
-        )
-        try:
-            torch.load(path, weights_only=True)
-        except Exception as err:
-            fail(
-                "8.6",
-                f"the checkpoint cannot be read with torch.load(path, weights_only=True): {type(err).__name__}",
-                "store state dicts, tensors and numbers only: generator.get_state() (a tensor), not the generator",
-            )
-
-        # a fresh session: other initial weights, optimisers without state, a differently seeded generator
-        G2, D2, opt_G2, opt_D2, gen2 = _setup(123, 456)
-        step = load(path, G2, D2, opt_G2, opt_D2, gen2)
-        expect(
-            isinstance(step, int) and not isinstance(step, bool) and step == 4,
-            "8.6",
-            f"load_checkpoint should return the saved step, 4, got {step!r}",
-            "save the step in the checkpoint and return int(checkpoint['step'])",
-        )
-        for _ in range(4):
-            _step(G2, D2, opt_G2, opt_D2, x, gen2)
-        resumed = _state(G2, D2)
+        _saves_cleanly(save, path, _train(_run(0, 1), x, 4))
+        resumed = _train(_resumes(load, path), x, 4)
         expect_close(
-            resumed,
+            _state(resumed),
             uninterrupted,
             "8.6",
             "the weights and batch-norm statistics after 4 steps, a restart and 4 more steps (compared with 8 steps "
@@ -467,44 +423,81 @@ def checkpoint_roundtrip(save, load) -> None:
             "included), both optimisers' state dicts (Adam's running moments) and the random generator's state "
             "(generator.get_state() / set_state()), so the batches and noise after the restart are the same",
         )
-
-        # a crash (disk full, a disconnect) while writing must leave the previous checkpoint intact
-        with _crashing_torch_save() as crash:
-            try:
-                save(path, G2, D2, opt_G2, opt_D2, 8, gen2)
-                crashed = False
-            except OSError:
-                crashed = True
-        expect(
-            crash.calls > 0,
-            "8.6",
-            "the check could not simulate a crash: save_checkpoint did not write through torch.save (the check makes "
-            "torch.save fail once its file is open, to see what a crash leaves behind)",
-            "save the checkpoint with torch.save(payload, tmp)",
-        )
-        expect(
-            crashed,
-            "8.6",
-            "save_checkpoint swallowed the error of a failed torch.save (the check made torch.save raise an OSError "
-            "after opening its file)",
-            "let the error propagate: clean up in a finally block instead of catching it",
-        )
-        try:
-            survived = torch.load(path, weights_only=True)["step"] == 4
-        except Exception:
-            survived = False
-        expect(
-            survived,
-            "8.6",
-            "a crash in the middle of saving destroyed the previous checkpoint",
-            "never write onto the checkpoint itself: torch.save to a temporary file in the same folder, then "
-            "os.replace(tmp, path), which is atomic",
-        )
-        left = sorted(p.name for p in Path(folder).iterdir())
-        expect(
-            left == ["run.pt"],
-            "8.6",
-            f"a failed save left a half-written file behind: the folder holds {left}",
-            "remove the temporary file in a finally block (Path(tmp).unlink(missing_ok=True))",
-        )
+        _survives_a_crash(save, path, resumed)
     passed("8.6")
+
+
+def _saves_cleanly(save, path: Path, run: _Run) -> None:
+    """save(path, ...) at step 4 writes one file, path itself, that torch.load(weights_only=True) reads."""
+    save(path, run.G, run.D, run.opt_G, run.opt_D, 4, run.gen)
+    expect(path.is_file(), "8.6", f"save_checkpoint did not create the file {path.name}")
+    left = sorted(p.name for p in path.parent.iterdir())
+    expect(
+        left == ["run.pt"],
+        "8.6",
+        f"after saving, the folder should hold only run.pt, got {left}",
+        "write to a temporary file next to the checkpoint, then os.replace it onto the checkpoint's name",
+    )
+    try:
+        torch.load(path, weights_only=True)
+    except Exception as err:
+        fail(
+            "8.6",
+            f"the checkpoint cannot be read with torch.load(path, weights_only=True): {type(err).__name__}",
+            "store state dicts, tensors and numbers only: generator.get_state() (a tensor), not the generator",
+        )
+
+
+def _resumes(load, path: Path) -> _Run:
+    """A fresh session (other initial weights and seed, optimisers without state) loaded from the step-4 checkpoint."""
+    run = _run(123, 456)
+    step = load(path, run.G, run.D, run.opt_G, run.opt_D, run.gen)
+    expect(
+        isinstance(step, int) and not isinstance(step, bool) and step == 4,
+        "8.6",
+        f"load_checkpoint should return the saved step, 4, got {step!r}",
+        "save the step in the checkpoint and return int(checkpoint['step'])",
+    )
+    return run
+
+
+def _survives_a_crash(save, path: Path, run: _Run) -> None:
+    """A crash (disk full, a disconnect) while saving must leave the previous checkpoint intact, and no other file."""
+    with _crashing_torch_save() as crash:
+        try:
+            save(path, run.G, run.D, run.opt_G, run.opt_D, 8, run.gen)
+            crashed = False
+        except OSError:
+            crashed = True
+    expect(
+        crash.calls > 0,
+        "8.6",
+        "the check could not simulate a crash: save_checkpoint did not write through torch.save (the check makes "
+        "torch.save fail once its file is open, to see what a crash leaves behind)",
+        "save the checkpoint with torch.save(payload, tmp)",
+    )
+    expect(
+        crashed,
+        "8.6",
+        "save_checkpoint swallowed the error of a failed torch.save (the check made torch.save raise an OSError "
+        "after opening its file)",
+        "let the error propagate: clean up in a finally block instead of catching it",
+    )
+    try:
+        survived = torch.load(path, weights_only=True)["step"] == 4
+    except Exception:
+        survived = False
+    expect(
+        survived,
+        "8.6",
+        "a crash in the middle of saving destroyed the previous checkpoint",
+        "never write onto the checkpoint itself: torch.save to a temporary file in the same folder, then "
+        "os.replace(tmp, path), which is atomic",
+    )
+    left = sorted(p.name for p in path.parent.iterdir())
+    expect(
+        left == ["run.pt"],
+        "8.6",
+        f"a failed save left a half-written file behind: the folder holds {left}",
+        "remove the temporary file in a finally block (Path(tmp).unlink(missing_ok=True))",
+    )
