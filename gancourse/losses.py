@@ -8,11 +8,10 @@ in 06; LSGAN in 10.
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
 import torch
 import torch.nn.functional as F
+
+from gancourse.validation import check_number
 
 
 def _check_logits(x: torch.Tensor, name: str) -> torch.Tensor:
@@ -23,20 +22,9 @@ def _check_logits(x: torch.Tensor, name: str) -> torch.Tensor:
     return x
 
 
-def _check_constant(value, name: str) -> float:
-    """A loss's label or target as a float: a finite real number (Python or NumPy, not bool), else a clear error."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a finite real number, got {type(value).__name__} ({value!r})")
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite real number, got {value!r}")
-    return float(value)
-
-
 def _check_real_label(value) -> float:
-    real_label = _check_constant(value, "real_label")
-    if not 0.0 < real_label <= 1.0:
-        raise ValueError(f"real_label must be in (0, 1] (0.9 is one-sided label smoothing), got {value!r}")
-    return real_label
+    """real_label in (0, 1]: 1 is the plain GAN, 0.9 one-sided label smoothing."""
+    return check_number(value, "real_label", 0, 1, low_open=True)
 
 
 def d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, real_label: float = 1.0) -> torch.Tensor:
@@ -68,13 +56,13 @@ def feature_matching_loss(real_features: torch.Tensor, fake_features: torch.Tens
 def lsgan_d_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor, a: float = 0.0, b: float = 1.0) -> torch.Tensor:
     """1/2 E[(D(x) - b)^2] + 1/2 E[(D(G(z)) - a)^2] (Mao et al. 2017, eq. 2; a = 0, b = 1)."""
     real, fake = _check_logits(real_scores, "real_scores"), _check_logits(fake_scores, "fake_scores")
-    a, b = _check_constant(a, "a"), _check_constant(b, "b")
+    a, b = check_number(a, "a"), check_number(b, "b")
     return 0.5 * (real - b).pow(2).mean() + 0.5 * (fake - a).pow(2).mean()
 
 
 def lsgan_g_loss(fake_scores: torch.Tensor, c: float = 1.0) -> torch.Tensor:
     """1/2 E[(D(G(z)) - c)^2] (Mao et al. 2017, eq. 2; c = 1: G wants D to call its samples real)."""
-    return 0.5 * (_check_logits(fake_scores, "fake_scores") - _check_constant(c, "c")).pow(2).mean()
+    return 0.5 * (_check_logits(fake_scores, "fake_scores") - check_number(c, "c")).pow(2).mean()
 
 
 def wgan_critic_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
@@ -137,7 +125,7 @@ class LSGANObjective:
     name = "lsgan"
 
     def __init__(self, a: float = 0.0, b: float = 1.0, c: float = 1.0):
-        a, b, c = _check_constant(a, "a"), _check_constant(b, "b"), _check_constant(c, "c")
+        a, b, c = check_number(a, "a"), check_number(b, "b"), check_number(c, "c")
         if a == b:
             raise ValueError(f"the fake label a and the real label b must differ, got a = b = {a}")
         self.a, self.b, self.c = a, b, c

@@ -14,12 +14,6 @@ from torch import nn
 
 from gancourse.validation import check_batch, check_int
 
-check_input = check_batch  # the nets' name for it: a batch (N, *shape) or a clear error
-
-
-def _positive_int(value, name: str) -> int:  # kept for gancourse.dcgan, which imports it; new code: check_int
-    return check_int(value, name, minimum=1)
-
 
 def check_shape(value, name: str) -> tuple[int, ...]:
     """A sample shape: an int or a non-empty tuple of positive ints, as a tuple."""
@@ -79,7 +73,7 @@ class MLPGenerator(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        check_input(z, (self.latent_dim,), "z", "MLPGenerator")
+        check_batch(z, (self.latent_dim,), "z", "MLPGenerator")
         return self.net(z).view(-1, *self.out_shape)  # (N, *out_shape)
 
 
@@ -112,7 +106,7 @@ class MLPDiscriminator(nn.Module):
         self.head = nn.Linear(width + (1 if minibatch_std else 0), 1)  # (N, 1)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        check_input(x, self.in_shape, "x", "MLPDiscriminator")
+        check_batch(x, self.in_shape, "x", "MLPDiscriminator")
         return self.body(x)  # (N, hidden)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -37,7 +37,7 @@ def _range_text(low, high, low_open: bool, high_open: bool) -> str:
 
 def check_number(value, name: str, low=None, high=None, *, low_open: bool = False, high_open: bool = False) -> float:
     """``value`` as a float: a finite Python or NumPy number (not a bool) in the range low..high (open ends if asked)."""
-    expected = _range_text(low, high, low_open, high_open) if low is not None else "a finite number"
+    expected = _range_text(low, high, low_open, high_open) if low is not None else "a finite real number"
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name} must be {expected}, got {type(value).__name__} ({value!r})")
     too_low = low is not None and (value <= low if low_open else value < low)
