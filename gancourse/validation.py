@@ -87,12 +87,20 @@ def check_device(device, name: str = "device") -> torch.device:
     return device
 
 
-def check_batch(x, shape: tuple[int, ...], name: str, what: str) -> None:
-    """Raise a clear error unless ``x`` is a tensor batch (N, *shape); ``what`` names who expects it."""
+def check_batch(x, shape: tuple[int, ...], name: str, what: str, members: int | None = None) -> None:
+    """Raise a clear error unless ``x`` is a tensor batch (N, *shape), or (members, N, *shape) for an ensemble;
+    ``what`` names who expects it."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{what} expects {name} as a torch.Tensor, got {type(x).__name__}")
-    if x.ndim != len(shape) + 1 or tuple(x.shape[1:]) != shape:
-        raise ValueError(f"{what} expects {name} of shape (N, {', '.join(map(str, shape))}), got {tuple(x.shape)}")
+    lead = () if members is None else (members,)
+    if (
+        x.ndim != len(lead) + 1 + len(shape)
+        or tuple(x.shape[: len(lead)]) != lead
+        or tuple(x.shape[len(lead) + 1 :]) != shape
+    ):
+        expected = ", ".join(map(str, (*lead, "N", *shape)))
+        of = "" if members is None else f" (an ensemble of {members}: one batch per member)"
+        raise ValueError(f"{what} expects {name} of shape ({expected}){of}, got {tuple(x.shape)}")
 
 
 def check_dtype(x: torch.Tensor, dtype: torch.dtype, name: str, of: str) -> None:
