@@ -9,21 +9,21 @@ one its own run would have. Adam and RMSProp update element by element, so one o
 weights is K independent optimisers (with one learning rate). The loop (gancourse.train) gives each member
 its own data, noise and logged losses. Used in notebooks/06_wgan.ipynb and 07_wgan_gp.ipynb.
 
-    G, D = ensemble.stack_pairs([nets.toy_gan() for seed in seeds])  # member k starts where seed k's nets are
-    train(G, D, x, steps=...)                                          # K runs in one
-    G_k = ensemble.member(G, k)                                        # an ordinary MLP: sample it, score it
+    G, D = ensemble.stack_seeds(lambda: nets.toy_gan(hidden=128), seeds)  # member k starts as seed k's nets
+    train(G, D, x, steps=...)                                              # K runs in one
+    G_k = ensemble.member(G, k)                                            # an ordinary MLP: sample it, score it
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
 
 from gancourse.nets import MinibatchStd, MLPDiscriminator, MLPGenerator
-from gancourse.validation import check_int
+from gancourse.validation import check_int, check_seed
 
 # what stack() knows how to stack: containers, layers that act on each sample alone, and MinibatchStd
 CONTAINERS = (nn.Sequential, MLPGenerator, MLPDiscriminator)
@@ -76,6 +76,7 @@ def stack(nets: Sequence[nn.Module]) -> nn.Module:
 
     The networks must be MLPs (gancourse.nets' MLPGenerator, MLPDiscriminator, or an nn.Sequential) made of
     Linear layers, activations, Flatten, Dropout and MinibatchStd. The ensemble takes inputs (K, B, ...).
+    Dropout draws the whole ensemble's masks at once: the same distribution as separate runs, other draws.
     """
     nets = _check_members(nets)
     ensemble = copy.deepcopy(nets[0])
@@ -95,6 +96,20 @@ def stack_pairs(pairs: Sequence[tuple[nn.Module, nn.Module]]) -> tuple[nn.Module
     return stack([G for G, _ in pairs]), stack([D for _, D in pairs])
 
 
+def stack_seeds(make: Callable[[], tuple[nn.Module, nn.Module]], seeds: Sequence[int]) -> tuple[nn.Module, nn.Module]:
+    """stack_pairs of ``make()`` built after torch.manual_seed(s) for each seed s, e.g.
+    ``G, D = stack_seeds(lambda: nets.toy_gan(hidden=128), [0, 1, 2])``: member k starts as seed k's nets would.
+    torch's global generator is left as it was."""
+    if not isinstance(seeds, (list, tuple, range)) or len(seeds) == 0:
+        raise ValueError(f"seeds must be a non-empty list of seeds, one per member, got {seeds!r}")
+    pairs = []
+    with torch.random.fork_rng(devices=[]):
+        for i, seed in enumerate(seeds):
+            torch.manual_seed(check_seed(seed, f"seeds[{i}]"))
+            pairs.append(make())
+    return stack_pairs(pairs)
+
+
 def member(net: nn.Module, k: int) -> nn.Module:
     """Member k of an ensemble as an ordinary network (a copy with its current weights): sample it, score it."""
     n = members_of(net)
@@ -111,6 +126,14 @@ def member(net: nn.Module, k: int) -> nn.Module:
             _replace(one, name, _shift_flatten(module, -1))
     one.members = None
     return one
+
+
+def unstack(net: nn.Module) -> list[nn.Module]:
+    """Every member of an ensemble as an ordinary network: [member(net, 0), ..., member(net, K - 1)]."""
+    n = members_of(net)
+    if n is None:
+        raise TypeError(f"unstack() takes an ensemble made by gancourse.ensemble.stack, got a {type(net).__name__}")
+    return [member(net, k) for k in range(n)]
 
 
 def per_member(x: torch.Tensor, members: int | None) -> torch.Tensor:

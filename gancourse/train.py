@@ -56,7 +56,7 @@ adam = inputs.adam  # Adam with checked lr and betas
 
 @dataclass
 class Run:
-    """The result of train(): logged scalars, sample snapshots and timing."""
+    """The result of train(): logged scalars (for an ensemble, K per window), sample snapshots and timing."""
 
     history: dict[str, list[float]] = field(default_factory=dict)
     snapshots: list[tuple[int, torch.Tensor]] = field(default_factory=list)

@@ -237,6 +237,22 @@ def test_stack_and_member_round_trip():
         assert torch.equal(copy_0.net[0].weight, members[0][0].net[0].weight)
 
 
+def test_stack_seeds_builds_each_member_as_its_seed_would():
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    G, D = ensemble.stack_seeds(lambda: nets.toy_gan(hidden=16, depth=2), range(K))
+    assert torch.equal(torch.get_rng_state(), before)  # the global generator is left alone
+    for (G_k, D_k), G_m, D_m in zip(pairs(), ensemble.unstack(G), ensemble.unstack(D)):
+        for a, b in zip((*G_m.parameters(), *D_m.parameters()), (*G_k.parameters(), *D_k.parameters())):
+            assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="non-empty list of seeds"):
+        ensemble.stack_seeds(nets.toy_gan, [])
+    with pytest.raises(ValueError, match=r"seeds\[1\] must be in \[0, 2\*\*32\)"):
+        ensemble.stack_seeds(nets.toy_gan, [0, -1])
+    with pytest.raises(TypeError, match="unstack"):
+        ensemble.unstack(G_k)
+
+
 def test_gradient_penalty_of_an_ensemble_is_each_members_own():
     _, D = ensemble.stack_pairs(pairs())
     x_real, x_fake, alpha = torch.randn(K, 8, 2), torch.randn(K, 8, 2), torch.rand(K, 8)

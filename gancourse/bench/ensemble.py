@@ -89,8 +89,9 @@ class StepClock:
 
 
 def run(ks=(1, 4, 12), widths=(128, 512), objectives=OBJECTIVES, *, device=None, steps=None, warmup=None,
-        repeats=None) -> dict:  # fmt: skip
-    """Every figure as a report: {"rows": [{k, width, objective, ms_per_step, vs_k1, ms_per_member}], ...}."""
+        repeats=None, verbose=False) -> dict:  # fmt: skip
+    """Every figure as a report: {"rows": [{k, width, objective, ms_per_step, vs_first, ms_per_member}], ...};
+    ``verbose`` prints each row as soon as it is measured."""
     device = check_device(device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu"))
     gpu = device.type == "cuda"
     steps = check_int(steps if steps is not None else (200 if gpu else 10), "steps", 1)
@@ -109,6 +110,8 @@ def run(ks=(1, 4, 12), widths=(128, 512), objectives=OBJECTIVES, *, device=None,
                 base = ms if base is None else base
                 rows.append(dict(k=k, width=width, objective=objective, ms_per_step=ms, vs_first=ms / base,
                                  ms_per_member=ms / k))  # fmt: skip
+                if verbose:
+                    print(format_row(rows[-1]), flush=True)
     name = torch.cuda.get_device_name(device) if gpu else _cpu_name()
     return dict(device=str(device), device_name=name, threads=torch.get_num_threads(), torch=torch.__version__,
                 date=datetime.now(timezone.utc).strftime("%Y-%m-%d"), steps=steps, warmup=warmup, repeats=repeats,
@@ -134,12 +137,16 @@ def format_report(report: dict) -> str:
         "",
         f"{'objective':<10}{'MLP':>8}{'K':>5}{'ms/step':>10}{'vs first K':>12}{'ms per member':>15}",
     ]
-    for r in report["rows"]:
-        lines.append(
-            f"{r['objective']:<10}{'3x' + str(r['width']):>8}{r['k']:>5}{r['ms_per_step']:>10.2f}{r['vs_first']:>11.2f}x"
-            f"{r['ms_per_member']:>15.2f}"
-        )
+    lines += [format_row(r) for r in report["rows"]]
     return "\n".join(lines)
+
+
+def format_row(r: dict) -> str:
+    """One measured row as a line of the table."""
+    return (
+        f"{r['objective']:<10}{'3x' + str(r['width']):>8}{r['k']:>5}{r['ms_per_step']:>10.2f}{r['vs_first']:>11.2f}x"
+        f"{r['ms_per_member']:>15.2f}"
+    )
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -159,7 +166,8 @@ def main(argv: list[str] | None = None) -> dict:
         except ValueError as err:
             p.error(f"argument --device: {err}")
     report = run(args.ks, args.widths, args.objectives, device=args.device, steps=args.steps, warmup=args.warmup,
-                 repeats=args.repeats)  # fmt: skip
+                 repeats=args.repeats, verbose=True)  # fmt: skip
+    print()
     print(format_report(report))
     return report
 
