@@ -70,6 +70,7 @@ def test_the_tutorial_dataset_gives_the_course_images():
         (["--quality-seconds", "-1"], "--quality-seconds"),
         (["--target-score", "12"], "--target-score"),
         (["--models", "stylegan"], "--models"),
+        (["--device", "gpu"], "--device"),
     ],
 )
 def test_bad_arguments_are_named(argv, named, capsys):
@@ -122,3 +123,6 @@ def test_the_ensemble_bench_reports_a_step_time_for_every_size(capsys):
     assert report["device"] == "cpu" and "wgan-gp" in text and "3x8" in text
     with pytest.raises(ValueError, match="objective must be one of"):
         ensemble_bench.run(objectives=["lsgan"], device="cpu")
+    with pytest.raises(SystemExit):
+        ensemble_bench.main(["--device", "tpu"])
+    assert "argument --device" in capsys.readouterr().err

@@ -89,6 +89,15 @@ def int_at_least(minimum: int):
     return parse
 
 
+def device_name(text: str) -> str:
+    """An argparse type: a device this machine has ('cpu', 'cuda', 'cuda:1', 'mps')."""
+    try:
+        check_device(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return text
+
+
 def positive_float(text: str) -> float:
     """An argparse type: a positive finite number."""
     try:
@@ -103,7 +112,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--steps", type=int_at_least(1), help="timed generator steps per loop (default: one epoch; 3 short)")
     p.add_argument("--warmup", type=int_at_least(0), help="untimed steps before each timing (default 20; 1 short)")
     p.add_argument("--batch-size", type=int_at_least(1), default=128, help="batch size (default 128)")
-    p.add_argument("--device", help="cuda, cpu or mps (default: cuda if available)")
+    p.add_argument("--device", type=device_name, help="cuda, cpu or mps (default: cuda if available)")
     p.add_argument("--json", metavar="OUT", help="also write the report as JSON to OUT")
     p.add_argument("--models", nargs="+", choices=tuple(MODELS), default=list(MODELS), help="models to run")
     p.add_argument("--repeats", type=int_at_least(1), default=3, help="timed repeats per loop; the fastest counts")
@@ -120,11 +129,6 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--source", choices=data.SOURCES, default="auto", help="MNIST source (see load_mnist)")
     p.add_argument("--seed", type=int_at_least(0), default=0)
     args = p.parse_args(argv)
-    if args.device is not None:
-        try:
-            check_device(args.device)
-        except ValueError as err:
-            p.error(f"argument --device: {err}")
     if not 1.0 <= args.target_score <= 10.0:
         p.error(f"argument --target-score: expected a score in [1, 10], got {args.target_score}")
     report = run_benchmark(

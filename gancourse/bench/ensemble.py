@@ -20,7 +20,7 @@ from unittest import mock
 import torch
 
 from gancourse import data, defaults, ensemble, losses, nets
-from gancourse.bench.cli import int_at_least
+from gancourse.bench.cli import device_name, int_at_least
 from gancourse.train import train
 from gancourse.training import fastpath
 from gancourse.validation import check_device, check_int
@@ -155,16 +155,11 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--ks", type=int_at_least(1), nargs="+", default=[1, 4, 12], help="ensemble sizes (1 4 12)")
     p.add_argument("--widths", type=int_at_least(1), nargs="+", default=[128, 512], help="hidden widths (128 512)")
     p.add_argument("--objectives", nargs="+", choices=OBJECTIVES, default=list(OBJECTIVES))
-    p.add_argument("--device", help="cuda, cpu or mps (default: cuda if available)")
+    p.add_argument("--device", type=device_name, help="cuda, cpu or mps (default: cuda if available)")
     p.add_argument("--steps", type=int_at_least(1), help="timed generator steps (default 200 on a GPU, 10 on a CPU)")
     p.add_argument("--warmup", type=int_at_least(1), help="steps before them (default 20 on a GPU, 3 on a CPU)")
     p.add_argument("--repeats", type=int_at_least(1), default=3, help="measurements; the fastest counts (3)")
     args = p.parse_args(argv)
-    if args.device is not None:
-        try:
-            check_device(args.device)
-        except ValueError as err:
-            p.error(f"argument --device: {err}")
     report = run(args.ks, args.widths, args.objectives, device=args.device, steps=args.steps, warmup=args.warmup,
                  repeats=args.repeats, verbose=True)  # fmt: skip
     print()
