@@ -53,8 +53,10 @@ class StackedLinear(nn.Module):
     def member(self, k: int) -> nn.Linear:
         """Member k's layer as an ordinary nn.Linear, with a copy of its current weights."""
         out_features, in_features = self.weight.shape[1:]
-        layer = nn.Linear(in_features, out_features, bias=self.bias is not None)
-        layer.to(self.weight.device, self.weight.dtype)
+        layer = nn.utils.skip_init(  # no random init: the global generator is left alone
+            nn.Linear, in_features, out_features, bias=self.bias is not None, device=self.weight.device,
+            dtype=self.weight.dtype,
+        )  # fmt: skip
         with torch.no_grad():
             layer.weight.copy_(self.weight[k])
             if self.bias is not None:

@@ -220,6 +220,9 @@ def test_stack_and_member_round_trip():
     G, D = ensemble.stack_pairs(members)
     assert ensemble.members_of(G) == ensemble.members_of(D) == K and ensemble.members_of(members[0][0]) is None
     x = torch.randn(K, 7, 2)
+    before = torch.get_rng_state()
+    ensemble.unstack(G)
+    assert torch.equal(torch.get_rng_state(), before)  # reading the members draws nothing
     for k, (G_k, D_k) in enumerate(members):
         for net, original in ((ensemble.member(G, k), G_k), (ensemble.member(D, k), D_k)):
             assert type(net) is type(original) and ensemble.members_of(net) is None
