@@ -6,7 +6,7 @@ Modules are named by concept, one idea each, in layers that import downward only
 - the maths of lectures 01-04: divergences (KL, JS), discriminator (D* and the value function),
   games (the xy game, the Dirac-GAN), transport (earth mover's distance);
 - data (toy mixtures, MNIST);
-- nets and objectives: nets (MLPs), dcgan (convolutional nets), losses (GAN, WGAN, LSGAN),
+- nets and objectives: nets (MLPs), ensemble (K MLPs trained as one), dcgan (convolutional nets), losses (GAN, WGAN, LSGAN),
   wasserstein (clipping, gradient penalty), lipschitz, hooks (the loop's options), techniques
   (improved techniques as hooks), conditional (cGAN, AC-GAN), cvae (CVAE, CVAE-GAN), classifier
   (the course's MNIST classifier), defaults (hyperparameters and their sources);
@@ -14,7 +14,7 @@ Modules are named by concept, one idea each, in layers that import downward only
   the CUDA-graph fast path, logging, resuming from checkpoints);
 - metrics (mode coverage, classifier score, Frechet distance, KID, precision/recall);
 - assignments: checks, assign (exercise generator), grade (the grader), notebooks (files).
-Apart from the lessons: bench/ (``python -m gancourse.bench``, how fast the loop trains).
+Apart from the lessons: bench/ (``python -m gancourse.bench``, how fast the loop trains; ``.ensemble``, ensembles).
 """
 
 from gancourse.runtime import budget, env_report, get_device, profile, seed_everything, set_profile

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gancourse.runtime import as_float_array, check_int
+from gancourse.validation import as_float_array, check_int
 
 RING_RADIUS, RING_STD, RING_N_MODES = 2.0, 0.02, 8
 GRID_SPACING, GRID_STD, GRID_SIDE = 2.0, 0.05, 5

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from gancourse.nets import _positive_int, check_input
+from gancourse.validation import check_batch, check_int
 
 IMAGE_SHAPE = (1, 28, 28)
 IMAGE_BOUND = 2.0  # D's images lie in [-1, 1] (the data, G's tanh); the margin leaves room for instance noise
@@ -52,8 +52,8 @@ class DCGANGenerator(nn.Module):
 
     def __init__(self, latent_dim: int = 100, width: int = 128):
         super().__init__()
-        self.latent_dim = _positive_int(latent_dim, "latent_dim")
-        w = _positive_int(width, "width")
+        self.latent_dim = check_int(latent_dim, "latent_dim", 1)
+        w = check_int(width, "width", 1)
         self.project = nn.Sequential(
             nn.Linear(self.latent_dim, 2 * w * 7 * 7, bias=False),  # (N, 2w*49)
             nn.Unflatten(1, (2 * w, 7, 7)),  # (N, 2w, 7, 7)
@@ -70,7 +70,7 @@ class DCGANGenerator(nn.Module):
         dcgan_init_(self)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        check_input(z, (self.latent_dim,), "z", "DCGANGenerator")
+        check_batch(z, (self.latent_dim,), "z", "DCGANGenerator")
         return self.up(self.project(z))  # (N, 1, 28, 28)
 
 
@@ -79,7 +79,7 @@ class DCGANDiscriminator(nn.Module):
 
     def __init__(self, width: int = 64, batch_norm: bool = True):
         super().__init__()
-        w = _positive_int(width, "width")
+        w = check_int(width, "width", 1)
         self.in_shape = IMAGE_SHAPE
         self.batch_norm = bool(batch_norm)
         self.body = nn.Sequential(
@@ -94,7 +94,7 @@ class DCGANDiscriminator(nn.Module):
         dcgan_init_(self)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        check_input(x, self.in_shape, "x", "DCGANDiscriminator")
+        check_batch(x, self.in_shape, "x", "DCGANDiscriminator")
         check_image_range(x, "DCGANDiscriminator")
         return self.body(x)  # (N, 2w*49)
 

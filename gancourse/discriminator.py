@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from gancourse.divergences import GRID, _at, _check_densities, _check_density, _check_interval, _quad, _xlog
-from gancourse.runtime import as_float_array
+from gancourse.divergences import GRID, check_densities, check_density, check_interval, density_at, quad, xlog
+from gancourse.validation import as_float_array
 
 __all__ = ["optimal_discriminator", "value_function", "optimal_value"]
 
@@ -46,35 +46,35 @@ def value_function(
     where both densities are comparable (so the densities' mass over [lo, hi] may be below 1 here),
     or use optimal_value() for D*. The densities are checked on a grid of ``grid`` points.
     """
-    _check_density(D, "D", "a discriminator: a callable x -> D(x) in [0, 1]")
+    check_density(D, "D", "a discriminator: a callable x -> D(x) in [0, 1]")
     for f, name in ((p_real, "p_real"), (p_fake, "p_fake")):
-        _check_density(f, name)
-    points = _check_interval(lo, hi, points)
-    _, _, tols = _check_densities({"p_real": p_real, "p_fake": p_fake}, lo, hi, points, grid, full_mass=())
+        check_density(f, name)
+    points = check_interval(lo, hi, points)
+    _, _, tols = check_densities({"p_real": p_real, "p_fake": p_fake}, lo, hi, points, grid, full_mass=())
 
     def integrand(t: float) -> float:
-        a, b = _at(p_real, t, "p_real", tols["p_real"]), _at(p_fake, t, "p_fake", tols["p_fake"])
+        a, b = density_at(p_real, t, "p_real", tols["p_real"]), density_at(p_fake, t, "p_fake", tols["p_fake"])
         d = float(D(t))
         if not 0.0 <= d <= 1.0:
             raise ValueError(
                 f"D must return probabilities in [0, 1], got D({t:.6g}) = {d!r}; apply a sigmoid to logits"
             )
-        return _xlog(a, d) + _xlog(b, 1.0 - d)  # −inf where D = 0 on p_r's mass or D = 1 on p_g's
+        return xlog(a, d) + xlog(b, 1.0 - d)  # −inf where D = 0 on p_r's mass or D = 1 on p_g's
 
-    return _quad(integrand, lo, hi, points)
+    return quad(integrand, lo, hi, points)
 
 
 def optimal_value(p_real: Callable, p_fake: Callable, lo: float, hi: float, *, points=None, grid: int = GRID) -> float:
     """V(G, D*) = max_D V(D, G) by quadrature over [lo, hi] (which must hold both masses); equals 2·JS − 2 log 2."""
     for f, name in ((p_real, "p_real"), (p_fake, "p_fake")):
-        _check_density(f, name)
-    points = _check_interval(lo, hi, points)
-    _, _, tols = _check_densities(
+        check_density(f, name)
+    points = check_interval(lo, hi, points)
+    _, _, tols = check_densities(
         {"p_real": p_real, "p_fake": p_fake}, lo, hi, points, grid, full_mass=("p_real", "p_fake")
     )
 
     def integrand(t: float) -> float:
-        a, b = _at(p_real, t, "p_real", tols["p_real"]), _at(p_fake, t, "p_fake", tols["p_fake"])
-        return _xlog(a, a / (a + b)) + _xlog(b, b / (a + b)) if a + b > 0 else 0.0
+        a, b = density_at(p_real, t, "p_real", tols["p_real"]), density_at(p_fake, t, "p_fake", tols["p_fake"])
+        return xlog(a, a / (a + b)) + xlog(b, b / (a + b)) if a + b > 0 else 0.0
 
-    return _quad(integrand, lo, hi, points)
+    return quad(integrand, lo, hi, points)

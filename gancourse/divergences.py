@@ -14,9 +14,11 @@ from collections.abc import Callable
 import numpy as np
 from scipy import integrate
 
-from gancourse.runtime import check_int
+from gancourse.validation import check_int
 
 __all__ = ["kl", "js", "kl_gaussians", "kl_quad", "js_quad", "LOG2"]
+# The quadrature helpers below (check_density, check_interval, check_densities, density_at, xlog, quad) are
+# shared with gancourse.discriminator, whose value function integrates the same way.
 
 LOG2 = math.log(2.0)  # the largest JS, in nats (1 bit)
 SUM_TOL = 1e-6  # how far from 1 a distribution's total may be without normalize=True
@@ -115,7 +117,8 @@ def kl_gaussians(mu1, s1, mu2, s2):
     return _scalar(np.log(s2 / s1) + (s1**2 + (mu1 - mu2) ** 2) / (2 * s2**2) - 0.5)
 
 
-def _check_density(f, name: str, what: str = "a density: a callable x -> p(x) that accepts NumPy arrays") -> None:
+def check_density(f, name: str, what: str = "a density: a callable x -> p(x) that accepts NumPy arrays") -> None:
+    """A clear TypeError unless ``f`` is callable."""
     if not callable(f):
         raise TypeError(f"{name} must be {what}, got {f!r}")
 
@@ -123,7 +126,7 @@ def _check_density(f, name: str, what: str = "a density: a callable x -> p(x) th
 def _log_density(f: Callable, log_f, name: str) -> Callable | None:
     """The log-density ``log_f`` if given (checked callable), else a scipy.stats distribution's logpdf, else None."""
     if log_f is not None:
-        _check_density(log_f, name, "a log-density: a callable x -> log p(x) that accepts NumPy arrays")
+        check_density(log_f, name, "a log-density: a callable x -> log p(x) that accepts NumPy arrays")
         return log_f
     owner = getattr(f, "__self__", None)  # f = norm(0, 1).pdf brings norm(0, 1).logpdf along
     if getattr(f, "__name__", None) == "pdf" and callable(getattr(owner, "logpdf", None)):
@@ -174,7 +177,7 @@ def _tabulate(f: Callable, name: str, x: np.ndarray) -> np.ndarray:
     return values
 
 
-def _at(f: Callable, t: float, name: str, tol: float) -> float:
+def density_at(f: Callable, t: float, name: str, tol: float) -> float:
     """f(t) as a float, a rounding-sized negative (down to -tol) clipped to 0; a larger one is an error."""
     value = float(f(t))
     if value < 0:
@@ -186,7 +189,7 @@ def _at(f: Callable, t: float, name: str, tol: float) -> float:
     return value
 
 
-def _check_densities(densities: dict, lo: float, hi: float, points, grid: int, *, full_mass: tuple) -> tuple:
+def check_densities(densities: dict, lo: float, hi: float, points, grid: int, *, full_mass: tuple) -> tuple:
     """(grid, values, rounding tolerances) of densities checked finite and >= 0 on [lo, hi], mass 1 or at most 1."""
     grid = check_int(grid, "grid", minimum=2)
     x = np.concatenate([np.linspace(lo, hi, grid), points or []])  # (grid + len(points),)
@@ -200,7 +203,7 @@ def _check_densities(densities: dict, lo: float, hi: float, points, grid: int, *
                 f"{fx.min():.6g}"
             )
         values[name] = np.maximum(fx, 0.0)
-        mass = _quad(lambda t, f=f, name=name: _at(f, t, name, tols[name]), lo, hi, points, eps=1e-10)
+        mass = quad(lambda t, f=f, name=name: density_at(f, t, name, tols[name]), lo, hi, points, eps=1e-10)
         full = name in full_mass
         if not ((abs(mass - 1) if full else mass - 1) <= MASS_TOL):
             order = np.argsort(x)
@@ -220,7 +223,8 @@ def _check_densities(densities: dict, lo: float, hi: float, points, grid: int, *
     return x, values, tols
 
 
-def _check_interval(lo, hi, points) -> list[float] | None:
+def check_interval(lo, hi, points) -> list[float] | None:
+    """Check a finite interval lo < hi; the ``points`` strictly inside it, sorted (None if none)."""
     for name, value in (("lo", lo), ("hi", hi)):
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
             raise TypeError(f"{name} must be a real number, got {type(value).__name__}: {value!r}")
@@ -234,14 +238,15 @@ def _check_interval(lo, hi, points) -> list[float] | None:
     return inside or None
 
 
-def _xlog(a: float, ratio: float) -> float:
+def xlog(a: float, ratio: float) -> float:
     """a·log(ratio) with 0·log(anything) = 0 and a·log 0 = −inf for a > 0."""
     if a == 0:
         return 0.0
     return a * math.log(ratio) if ratio > 0 else -math.inf
 
 
-def _quad(integrand: Callable[[float], float], lo: float, hi: float, points, eps: float = 1e-11) -> float:
+def quad(integrand: Callable[[float], float], lo: float, hi: float, points, eps: float = 1e-11) -> float:
+    """The integral of ``integrand`` over [lo, hi] by scipy.integrate.quad, to the course's tolerances."""
     value, _ = integrate.quad(integrand, lo, hi, points=points, limit=500, epsabs=eps, epsrel=1e-10)
     return float(value)
 
@@ -258,11 +263,11 @@ def kl_quad(
     detected on a grid of ``grid`` points (plus ``points``); without log q, a q that merely underflows
     to 0 counts as vanishing.
     """
-    _check_density(p, "p")
-    _check_density(q, "q")
+    check_density(p, "p")
+    check_density(q, "q")
     log_p, log_q = _log_density(p, log_p, "log_p"), _log_density(q, log_q, "log_q")
-    points = _check_interval(lo, hi, points)
-    x, values, tols = _check_densities({"p": p, "q": q}, lo, hi, points, grid, full_mass=("p",))
+    points = check_interval(lo, hi, points)
+    x, values, tols = check_densities({"p": p, "q": q}, lo, hi, points, grid, full_mass=("p",))
     if log_p is not None:
         _tabulate_log(log_p, "log_p", x, values["p"], "p")
     q_vanishes = values["q"] == 0 if log_q is None else _tabulate_log(log_q, "log_q", x, values["q"], "q") == -math.inf
@@ -270,18 +275,18 @@ def kl_quad(
         return math.inf
 
     def integrand(t: float) -> float:
-        a = _at(p, t, "p", tols["p"])
+        a = density_at(p, t, "p", tols["p"])
         if a == 0:
             return 0.0
         log_a = math.log(a) if log_p is None else float(log_p(t))
         if log_q is None:
-            b = _at(q, t, "q", tols["q"])
+            b = density_at(q, t, "q", tols["q"])
             log_b = math.log(b) if b > 0 else -math.inf
         else:
             log_b = float(log_q(t))
         return a * (log_a - log_b) if log_b > -math.inf else 0.0  # p > 0 = q was ruled out on the grid
 
-    return max(_quad(integrand, lo, hi, points), 0.0)
+    return max(quad(integrand, lo, hi, points), 0.0)
 
 
 def js_quad(p: Callable, q: Callable, lo: float, hi: float, *, points=None, grid: int = GRID) -> float:
@@ -289,13 +294,13 @@ def js_quad(p: Callable, q: Callable, lo: float, hi: float, *, points=None, grid
 
     The densities are checked first on a grid of ``grid`` points (plus ``points``) and by their mass.
     """
-    _check_density(p, "p")
-    _check_density(q, "q")
-    points = _check_interval(lo, hi, points)
-    _, _, tols = _check_densities({"p": p, "q": q}, lo, hi, points, grid, full_mass=("p", "q"))
+    check_density(p, "p")
+    check_density(q, "q")
+    points = check_interval(lo, hi, points)
+    _, _, tols = check_densities({"p": p, "q": q}, lo, hi, points, grid, full_mass=("p", "q"))
 
     def integrand(t: float) -> float:
-        a, b = _at(p, t, "p", tols["p"]), _at(q, t, "q", tols["q"])
-        return 0.5 * _xlog(a, 2 * a / (a + b)) + 0.5 * _xlog(b, 2 * b / (a + b)) if a + b > 0 else 0.0
+        a, b = density_at(p, t, "p", tols["p"]), density_at(q, t, "q", tols["q"])
+        return 0.5 * xlog(a, 2 * a / (a + b)) + 0.5 * xlog(b, 2 * b / (a + b)) if a + b > 0 else 0.0
 
-    return max(_quad(integrand, lo, hi, points), 0.0)
+    return max(quad(integrand, lo, hi, points), 0.0)

@@ -48,11 +48,11 @@ class Hook:
         return x_real, x_fake
 
     def d_penalty(self, state: TrainState) -> torch.Tensor | None:
-        """A term added to D's loss."""
+        """A term added to D's loss: a scalar, or one per member (K,) when the nets are an ensemble of K."""
         return None
 
     def g_penalty(self, state: TrainState) -> torch.Tensor | None:
-        """A term added to G's loss."""
+        """A term added to G's loss (a scalar, or (K,) for an ensemble)."""
         return None
 
     def after_d_step(self, state: TrainState) -> None:

@@ -16,7 +16,7 @@ import math
 
 from torch import nn
 
-from gancourse.runtime import check_positive
+from gancourse.validation import check_positive
 
 # modules that are 1-Lipschitz and hold no parameters: they do not change the bound
 LIPSCHITZ_1 = (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Flatten, nn.Identity, nn.Sequential)

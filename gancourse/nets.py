@@ -14,12 +14,6 @@ from torch import nn
 
 from gancourse.validation import check_batch, check_int
 
-check_input = check_batch  # the nets' name for it: a batch (N, *shape) or a clear error
-
-
-def _positive_int(value, name: str) -> int:  # kept for gancourse.dcgan, which imports it; new code: check_int
-    return check_int(value, name, minimum=1)
-
 
 def check_shape(value, name: str) -> tuple[int, ...]:
     """A sample shape: an int or a non-empty tuple of positive ints, as a tuple."""
@@ -46,10 +40,10 @@ class MinibatchStd(nn.Module):
         super().__init__()
         self.eps = eps
 
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
-        std = torch.sqrt(h.var(dim=0, unbiased=False) + self.eps)  # (F,) std of each feature over the batch
-        stat = std.mean().expand(h.shape[0], 1)  # (N, 1) the same scalar for every sample
-        return torch.cat([h, stat], dim=1)  # (N, F + 1)
+    def forward(self, h: torch.Tensor) -> torch.Tensor:  # h (N, F), or (K, N, F) in an ensemble: per member
+        std = torch.sqrt(h.var(dim=-2, unbiased=False) + self.eps)  # (F,) std of each feature over the batch
+        stat = std.mean(dim=-1, keepdim=True).unsqueeze(-2).expand(*h.shape[:-1], 1)  # (N, 1) one scalar for all
+        return torch.cat([h, stat], dim=-1)  # (N, F + 1)
 
 
 class MLPGenerator(nn.Module):
@@ -65,6 +59,7 @@ class MLPGenerator(nn.Module):
         tanh: bool = False,
     ):
         super().__init__()
+        self.members = None  # K for an ensemble of K (gancourse.ensemble): then z (K, N, latent_dim) -> (K, N, ...)
         self.latent_dim = check_int(latent_dim, "latent_dim", 1)
         self.out_shape = check_shape(out_shape, "out_shape")
         hidden, depth = check_int(hidden, "hidden", 1), check_int(depth, "depth", 1)
@@ -79,8 +74,8 @@ class MLPGenerator(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        check_input(z, (self.latent_dim,), "z", "MLPGenerator")
-        return self.net(z).view(-1, *self.out_shape)  # (N, *out_shape)
+        check_batch(z, (self.latent_dim,), "z", "MLPGenerator", members=self.members)
+        return self.net(z).unflatten(-1, self.out_shape)  # (N, *out_shape)
 
 
 class MLPDiscriminator(nn.Module):
@@ -96,6 +91,7 @@ class MLPDiscriminator(nn.Module):
         dropout: float = 0.0,
     ):
         super().__init__()
+        self.members = None  # K for an ensemble of K (gancourse.ensemble): then x (K, N, ...) -> (K, N)
         self.in_shape = check_shape(in_shape, "in_shape")
         hidden, depth = check_int(hidden, "hidden", 1), check_int(depth, "depth", 1)
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
@@ -112,14 +108,14 @@ class MLPDiscriminator(nn.Module):
         self.head = nn.Linear(width + (1 if minibatch_std else 0), 1)  # (N, 1)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        check_input(x, self.in_shape, "x", "MLPDiscriminator")
+        check_batch(x, self.in_shape, "x", "MLPDiscriminator", members=self.members)
         return self.body(x)  # (N, hidden)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.features(x)
         if self.mbstd is not None:
             h = self.mbstd(h)  # (N, hidden + 1)
-        return self.head(h).squeeze(1)  # (N,)
+        return self.head(h).squeeze(-1)  # (N,)
 
 
 def toy_gan(

@@ -14,10 +14,10 @@ import random
 import numpy as np
 import torch
 
-from gancourse.validation import as_float_array, check_int, check_positive, check_seed
+from gancourse.validation import check_positive, check_seed
 
 __all__ = ["PROFILES", "budget", "env_report", "get_device", "profile", "seed_everything", "set_profile"]
-__all__ += ["as_float_array", "check_int", "check_positive"]  # kept here for the modules that import them from here
+__all__ += ["check_positive"]  # kept here for gancourse.metrics, which imports it from here
 PROFILES = ("fast", "cpu", "gpu")
 _override: str | None = None
 

@@ -13,6 +13,7 @@ import copy
 
 import torch
 
+from gancourse.ensemble import members_of, per_member
 from gancourse.hooks import Hook, TrainState
 from gancourse.validation import check_int, check_number, check_positive
 
@@ -55,14 +56,14 @@ class HistoricalAveraging(Hook):
             self.count = 1
 
     @staticmethod
-    def _penalty(params, averages) -> torch.Tensor:
-        return sum((p - a).pow(2).sum() for p, a in zip(params, averages))
+    def _penalty(net, averages) -> torch.Tensor:  # a scalar, or one per member (K,) of an ensemble
+        return sum(per_member((p - a).pow(2), members_of(net)) for p, a in zip(net.parameters(), averages))
 
     def d_penalty(self, state: TrainState):
-        return self.weight * self._penalty(state.D.parameters(), self.avg_D)
+        return self.weight * self._penalty(state.D, self.avg_D)
 
     def g_penalty(self, state: TrainState):
-        return self.weight * self._penalty(state.G.parameters(), self.avg_G)
+        return self.weight * self._penalty(state.G, self.avg_G)
 
     @torch.no_grad()
     def after_step(self, state: TrainState) -> None:

@@ -27,6 +27,9 @@ need not read: the checks of train()'s inputs, the fast path (a CUDA graph), log
 - A run trains where G's parameters are (or on ``device=``, which moves G and D there). On CUDA the
   step is captured once as a CUDA graph and replayed (``fast``; gancourse.training.fastpath); it
   computes the same function as the plain step, because the draws come first.
+- Ensembles (gancourse.ensemble): G and D stacks of K members train as K runs in one. Every draw gains a
+  member axis after the critic-step axis, the losses are one per member (K,) and add up before the backward
+  pass (so each member's gradient is its own), and the logged scalars are one per member.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ import torch
 from torch import nn
 
 from gancourse.checkpoints import load_checkpoint, save_checkpoint
+from gancourse.ensemble import members_of
 from gancourse.hooks import Hook, TrainState
 from gancourse.training import fastpath, inputs
 from gancourse.training import resume as resuming
@@ -52,7 +56,7 @@ adam = inputs.adam  # Adam with checked lr and betas
 
 @dataclass
 class Run:
-    """The result of train(): logged scalars, sample snapshots and timing."""
+    """The result of train(): logged scalars (for an ensemble, K per window), sample snapshots and timing."""
 
     history: dict[str, list[float]] = field(default_factory=dict)
     snapshots: list[tuple[int, torch.Tensor]] = field(default_factory=list)
@@ -64,7 +68,19 @@ class Run:
         return self.history[key][-1]
 
 
-def draws(gen, device, *, n_data, batch_size, n_critic, latent_dim, n_classes=None, objective_draws=None, dtype=None):
+def draws(
+    gen,
+    device,
+    *,
+    n_data,
+    batch_size,
+    n_critic,
+    latent_dim,
+    n_classes=None,
+    objective_draws=None,
+    dtype=None,
+    members=None,
+):
     """A function that draws all of one step's randomness up front, from the loop's generator ``gen``.
 
     The order of the draws is a contract: a checkpoint saves the generator's state and a resumed run draws on
@@ -79,19 +95,24 @@ def draws(gen, device, *, n_data, batch_size, n_critic, latent_dim, n_classes=No
     Inside the step come, for each critic step in turn, a sampler's batch (data given as a sampler), then
     the hooks' draws (instance noise), then any draw of the loss's own (``generator=``). Dropout draws from
     torch.s global generator, which checkpoints save as well. tests/test_loop_contract.py holds this contract.
+    An ensemble of K ``members`` draws the same tensors, in the same order, with a member axis K in front of
+    the batch axis B: idx (n_critic, K, B), z_d (n_critic, K, B, latent_dim), z_g (K, B, latent_dim), and the
+    objective's draws (asked for with ``members=K``); a sampler gives K * B samples per critic step.
     """
+    B = (batch_size,) if members is None else (members, batch_size)  # one batch, or one per member
+    kw = {} if members is None else {"members": members}
 
     def draw() -> dict[str, torch.Tensor]:
         d = {}
         if n_data is not None:
-            d["idx"] = torch.randint(n_data, (n_critic, batch_size), generator=gen, device=device)
-        d["z_d"] = torch.randn(n_critic, batch_size, latent_dim, generator=gen, device=device, dtype=dtype)
-        d["z_g"] = torch.randn(batch_size, latent_dim, generator=gen, device=device, dtype=dtype)
+            d["idx"] = torch.randint(n_data, (n_critic, *B), generator=gen, device=device)
+        d["z_d"] = torch.randn(n_critic, *B, latent_dim, generator=gen, device=device, dtype=dtype)
+        d["z_g"] = torch.randn(*B, latent_dim, generator=gen, device=device, dtype=dtype)
         if n_classes is not None:
-            d["y_d"] = torch.randint(n_classes, (n_critic, batch_size), generator=gen, device=device)
-            d["y_g"] = torch.randint(n_classes, (batch_size,), generator=gen, device=device)
+            d["y_d"] = torch.randint(n_classes, (n_critic, *B), generator=gen, device=device)
+            d["y_g"] = torch.randint(n_classes, B, generator=gen, device=device)
         if objective_draws is not None:
-            critic_draws, generator_draws = objective_draws(batch_size, n_critic, latent_dim, gen, device)
+            critic_draws, generator_draws = objective_draws(batch_size, n_critic, latent_dim, gen, device, **kw)
             d.update({f"d:{k}": v for k, v in critic_draws.items()})
             d.update({f"g:{k}": v for k, v in generator_draws.items()})
         return d
@@ -104,9 +125,11 @@ def make_step(state, objective, real_batch, hooks, *, n_critic: int, labelled=Fa
 
     ``state`` holds the nets and optimisers (gancourse.hooks.TrainState); ``real_batch(d, k)`` gives critic step
     k's real batch and its labels (None when unlabelled); ``labelled``: G and the losses take labels.
-    The step returns the detached (d_loss, g_loss, {name: scalar}) of its last critic step and its G step.
+    The step returns the detached (d_loss, g_loss, {name: scalar}) of its last critic step and its G step
+    (for an ensemble of K, one value per member: (K,)).
     """
     G, D, opt_G, opt_D = state.G, state.D, state.opt_G, state.opt_D
+    shape = () if members_of(G) is None else (members_of(G),)  # a loss: one run's scalar, or one per member
 
     def fake(z, y):  # G(z), or G(z, y) for a conditional G
         return G(z) if y is None else G(z, y)
@@ -133,9 +156,9 @@ def make_step(state, objective, real_batch, hooks, *, n_critic: int, labelled=Fa
                 D, seen_real, seen_fake, generator=state.generator, **extra(d, "d:", k, y_real, y_fake)
             )
             loss_d, logged = out if isinstance(out, tuple) else (out, {})
-            loss_d = _plus(loss_d, [h.d_penalty(state) for h in hooks])
+            loss_d = _plus(loss_d, [h.d_penalty(state) for h in hooks], shape, "d")
             opt_D.zero_grad(set_to_none=True)
-            loss_d.backward()
+            loss_d.sum().backward()  # an ensemble's members' losses add up: each member's gradient is its own
             opt_D.step()
             for h in hooks:  # e.g. weight clipping
                 h.after_d_step(state)
@@ -148,17 +171,24 @@ def make_step(state, objective, real_batch, hooks, *, n_critic: int, labelled=Fa
         x_fake = fake(d["z_g"], y_fake)  # (B, ...), with gradients into G this time
         out = objective.g_loss(D, x_fake, x_real, **extra(d, "g:", None, y_real, y_fake))
         loss_g, g_logged = out if isinstance(out, tuple) else (out, {})
-        loss_g = _plus(loss_g, [h.g_penalty(state) for h in hooks])
+        loss_g = _plus(loss_g, [h.g_penalty(state) for h in hooks], shape, "g")
         opt_G.zero_grad(set_to_none=True)
-        loss_g.backward()
+        loss_g.sum().backward()
         opt_G.step()
         return loss_d.detach(), loss_g.detach(), {k: v.detach() for k, v in (logged | g_logged).items()}
 
     return step
 
 
-def _plus(loss: torch.Tensor, penalties) -> torch.Tensor:
-    """loss plus every hook's penalty term that is not None."""
+def _plus(loss: torch.Tensor, penalties, shape: tuple, net: str) -> torch.Tensor:
+    """loss plus every hook's penalty term that is not None; each one run's scalar, or one per member (K,)."""
+    for term, what in ((loss, f"objective.{net}_loss"), *((p, f"a hook's {net}_penalty") for p in penalties)):
+        if isinstance(term, torch.Tensor) and term.shape != shape:
+            expected = "a scalar" if not shape else f"one loss per member of the ensemble, shape {shape}"
+            raise ValueError(
+                f"{what} must give {expected}, got shape {tuple(term.shape)}"
+                + (": reduce each member's batch alone (x.mean(dim=-1))" if shape else "")
+            )
     for p in penalties:
         if p is not None:
             loss = loss + p
@@ -208,6 +238,7 @@ def train(
 
     # ---- build the step; on CUDA the fast path captures it as a graph
     sizes = dict(batch_size=p.batch_size, n_critic=p.n_critic, latent_dim=p.latent_dim, n_classes=p.n_classes)
+    sizes["members"] = p.members  # an ensemble of K: every draw has a member axis
     n_data = None if p.x is None else len(p.x)
     draw = draws(state.generator, device, n_data=n_data, objective_draws=p.objective_draws, dtype=p.dtype, **sizes)
     real = inputs.real_batches(p, state.generator)
@@ -253,16 +284,20 @@ def sample(
     The latents are ``z`` (n, latent_dim) if given, else drawn from N(0, I) seeded by ``seed`` (default 0).
     A conditional G (one with ``n_classes``) needs ``y``: n labels (N,), or one int for all of them,
     e.g. ``sample(G, 100, y=conditional.grid_labels())`` for one row per digit.
+    An ensemble of K (gancourse.ensemble) gives (K, n, ...): every member from the same latents ``z``.
     """
     z, y, device = inputs.check_sample(G, n, z=z, y=y, seed=seed, batch_size=batch_size)
+    members = members_of(G)
     was_training = G.training
     G.eval()
     try:
         parts = []
         for i in range(0, len(z), batch_size):
-            zi = z[i : i + batch_size].to(device)
+            zi = z[i : i + batch_size].to(device)  # (b, latent_dim)
+            if members is not None:
+                zi = zi.expand(members, *zi.shape)  # (K, b, latent_dim): the same latents for every member
             parts.append(G(zi) if y is None else G(zi, y[i : i + batch_size]))
-        out = torch.cat(parts)
+        out = torch.cat(parts, dim=0 if members is None else 1)
     finally:
         G.train(was_training)
     return out.cpu()

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment, linprog
 
-from gancourse.runtime import as_float_array, check_int
+from gancourse.validation import as_float_array, check_int
 
 # HiGHS's tightest tolerances; its presolve, run with them, calls some very spiky piles (masses of 1e-100
 # beside 1) infeasible, and the LPs here are small enough to solve without it.

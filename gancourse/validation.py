@@ -37,7 +37,7 @@ def _range_text(low, high, low_open: bool, high_open: bool) -> str:
 
 def check_number(value, name: str, low=None, high=None, *, low_open: bool = False, high_open: bool = False) -> float:
     """``value`` as a float: a finite Python or NumPy number (not a bool) in the range low..high (open ends if asked)."""
-    expected = _range_text(low, high, low_open, high_open) if low is not None else "a finite number"
+    expected = _range_text(low, high, low_open, high_open) if low is not None else "a finite real number"
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name} must be {expected}, got {type(value).__name__} ({value!r})")
     too_low = low is not None and (value <= low if low_open else value < low)
@@ -87,12 +87,20 @@ def check_device(device, name: str = "device") -> torch.device:
     return device
 
 
-def check_batch(x, shape: tuple[int, ...], name: str, what: str) -> None:
-    """Raise a clear error unless ``x`` is a tensor batch (N, *shape); ``what`` names who expects it."""
+def check_batch(x, shape: tuple[int, ...], name: str, what: str, members: int | None = None) -> None:
+    """Raise a clear error unless ``x`` is a tensor batch (N, *shape), or (members, N, *shape) for an ensemble;
+    ``what`` names who expects it."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{what} expects {name} as a torch.Tensor, got {type(x).__name__}")
-    if x.ndim != len(shape) + 1 or tuple(x.shape[1:]) != shape:
-        raise ValueError(f"{what} expects {name} of shape (N, {', '.join(map(str, shape))}), got {tuple(x.shape)}")
+    lead = () if members is None else (members,)
+    if (
+        x.ndim != len(lead) + 1 + len(shape)
+        or tuple(x.shape[: len(lead)]) != lead
+        or tuple(x.shape[len(lead) + 1 :]) != shape
+    ):
+        expected = ", ".join(map(str, (*lead, "N", *shape)))
+        of = "" if members is None else f" (an ensemble of {members}: one batch per member)"
+        raise ValueError(f"{what} expects {name} of shape ({expected}){of}, got {tuple(x.shape)}")
 
 
 def check_dtype(x: torch.Tensor, dtype: torch.dtype, name: str, of: str) -> None:

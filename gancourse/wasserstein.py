@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 
+from gancourse.ensemble import members_of
 from gancourse.hooks import Hook, TrainState
 from gancourse.losses import wgan_critic_loss, wgan_g_loss
 from gancourse.validation import check_number, check_positive
@@ -53,14 +54,14 @@ def _check_pair(x_real: torch.Tensor, x_fake: torch.Tensor) -> None:
         raise ValueError(f"x_real and x_fake must be non-empty batches (N, ...), got shape {tuple(x_real.shape)}")
 
 
-def _check_alpha(alpha, x_real: torch.Tensor) -> torch.Tensor:
-    """alpha (N,) for a batch x_real (N, ...): checked, and cast to x_real's dtype."""
+def _check_alpha(alpha, x_real: torch.Tensor, batch_dims: int = 1) -> torch.Tensor:
+    """alpha (N,) for a batch x_real (N, ...), or (K, N) for an ensemble's (K, N, ...): checked, cast to its dtype."""
     if not isinstance(alpha, torch.Tensor):
         raise TypeError(f"alpha must be a torch.Tensor of shape (N,), got {type(alpha).__name__}")
-    n = x_real.shape[0]
-    if alpha.shape != (n,):
+    n = tuple(x_real.shape[:batch_dims])
+    if alpha.shape != n:
         raise ValueError(
-            f"alpha must have shape ({n},), one per sample of the batch, got {tuple(alpha.shape)}"
+            f"alpha must have shape {n}, one per sample of the batch, got {tuple(alpha.shape)}"
             + (": one alpha for the whole batch puts every x_hat at the same fraction" if alpha.numel() == 1 else "")
         )
     if not alpha.is_floating_point():
@@ -77,7 +78,7 @@ def _check_alpha(alpha, x_real: torch.Tensor) -> torch.Tensor:
 
 
 def _mix(x_real: torch.Tensor, x_fake: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
-    alpha = alpha.reshape(-1, *([1] * (x_real.ndim - 1)))  # (N, 1, ..., 1)
+    alpha = alpha.reshape(*alpha.shape, *([1] * (x_real.ndim - alpha.ndim)))  # (N, 1, ..., 1)
     return alpha * x_real + (1 - alpha) * x_fake  # (N, ...)
 
 
@@ -101,20 +102,21 @@ def gradient_penalty(
     (N, C, H, W) gradient is not a per-sample norm) and stays finite when the gradient is zero.
     ``alpha`` (N,) in [0, 1] may be given (on x_real's device; cast to its dtype); otherwise it is drawn
     uniformly from ``generator``. It runs inside the loop's captured CUDA-graph step, so its checks of alpha
-    need no host sync there (see _check_alpha).
+    need no host sync there (see _check_alpha). For an ensemble critic of K (gancourse.ensemble) the batches
+    are (K, N, ...), alpha is (K, N) and the result one penalty per member (K,).
     """
     _check_pair(x_real, x_fake)
-    n = x_real.shape[0]
+    b = 1 if members_of(critic) is None else 2  # the batch axes: (N,), or (K, N) for an ensemble
     if alpha is None:
-        alpha = torch.rand(n, generator=generator, device=x_real.device, dtype=x_real.dtype)
+        alpha = torch.rand(x_real.shape[:b], generator=generator, device=x_real.device, dtype=x_real.dtype)
     else:
-        alpha = _check_alpha(alpha, x_real)
+        alpha = _check_alpha(alpha, x_real, b)
     x_hat = _mix(x_real.detach(), x_fake.detach(), alpha).requires_grad_(True)  # (N, ...)
     scores = critic(x_hat)  # (N,)
     (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)  # (N, ...)
-    sq_norm = grad.reshape(n, -1).pow(2).sum(dim=1)  # (N,) over every non-batch dimension
+    sq_norm = grad.flatten(start_dim=b).pow(2).sum(dim=-1)  # (N,) over every non-batch dimension
     norm = sq_norm.clamp_min(1e-12).sqrt()  # sqrt'(0) is infinite: clamp keeps the double backward finite
-    return (norm - 1).pow(2).mean()
+    return (norm - 1).pow(2).mean(dim=-1)
 
 
 class WGANGPObjective:
@@ -126,16 +128,18 @@ class WGANGPObjective:
     def __init__(self, gp_weight: float = 10.0):
         self.gp_weight = check_number(gp_weight, "gp_weight", 0)
 
-    def draws(self, batch_size: int, n_critic: int, latent_dim: int, generator: torch.Generator, device):
+    def draws(self, batch_size: int, n_critic: int, latent_dim: int, generator: torch.Generator, device, members=None):
         """alpha (n_critic, B) uniform on [0, 1): each critic step's interpolation fractions, drawn with the loop's
-        other draws (gancourse.train.draws), so a captured step computes what the eager step does."""
-        return {"alpha": torch.rand(n_critic, batch_size, generator=generator, device=device)}, {}
+        other draws (gancourse.train.draws), so a captured step computes what the eager step does; for an
+        ensemble of K ``members``, (n_critic, K, B)."""
+        shape = (n_critic, batch_size) if members is None else (n_critic, members, batch_size)
+        return {"alpha": torch.rand(shape, generator=generator, device=device)}, {}
 
     def d_loss(self, D, x_real: torch.Tensor, x_fake: torch.Tensor, generator=None, alpha=None):
         real, fake = D(x_real), D(x_fake)
         gp = gradient_penalty(D, x_real, x_fake, generator=generator, alpha=alpha)
         loss = wgan_critic_loss(real, fake) + self.gp_weight * gp
-        return loss, {"wasserstein": (real.mean() - fake.mean()).detach(), "gp": gp.detach()}
+        return loss, {"wasserstein": (real.mean(dim=-1) - fake.mean(dim=-1)).detach(), "gp": gp.detach()}
 
     def g_loss(self, D, x_fake: torch.Tensor, x_real: torch.Tensor) -> torch.Tensor:
         return wgan_g_loss(D(x_fake))

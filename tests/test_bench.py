@@ -70,6 +70,7 @@ def test_the_tutorial_dataset_gives_the_course_images():
         (["--quality-seconds", "-1"], "--quality-seconds"),
         (["--target-score", "12"], "--target-score"),
         (["--models", "stylegan"], "--models"),
+        (["--device", "gpu"], "--device"),
     ],
 )
 def test_bad_arguments_are_named(argv, named, capsys):
@@ -109,3 +110,19 @@ def test_the_bench_runs_as_a_module(root):
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("usage: python -m gancourse.bench") and "--variants" not in out.stdout
+
+
+def test_the_ensemble_bench_reports_a_step_time_for_every_size(capsys):
+    from gancourse.bench import ensemble as ensemble_bench
+
+    report = ensemble_bench.main(["--device", "cpu", "--ks", "1", "3", "--widths", "8", "--objectives", "wgan-gp",
+                                  "--steps", "1", "--warmup", "1", "--repeats", "1"])  # fmt: skip
+    text = capsys.readouterr().out
+    assert [(r["k"], r["width"], r["objective"]) for r in report["rows"]] == [(1, 8, "wgan-gp"), (3, 8, "wgan-gp")]
+    assert all(_positive(r["ms_per_step"]) for r in report["rows"]) and report["rows"][0]["vs_first"] == 1.0
+    assert report["device"] == "cpu" and "wgan-gp" in text and "3x8" in text
+    with pytest.raises(ValueError, match="objective must be one of"):
+        ensemble_bench.run(objectives=["lsgan"], device="cpu")
+    with pytest.raises(SystemExit):
+        ensemble_bench.main(["--device", "tpu"])
+    assert "argument --device" in capsys.readouterr().err

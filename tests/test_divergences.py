@@ -320,6 +320,6 @@ def test_quadrature_accepts_what_it_should():
     # a mass within MASS_TOL of 1: N(0, 1) over ±5.5 standard deviations (mass 1 - 3.8e-8)
     assert dv.js_quad(p, p, -5.5, 5.5) == pytest.approx(0.0, abs=1e-12)
     # the pointwise check inside the integrand: rounding is clipped, a real negative value is an error
-    assert dv._at(lambda t: -1e-13, 0.0, "p", 1e-12) == 0.0
+    assert dv.density_at(lambda t: -1e-13, 0.0, "p", 1e-12) == 0.0
     with pytest.raises(ValueError, match=r"p must be a density \(non-negative\) on \[lo, hi\], got p\(0.5\) = -0.001"):
-        dv._at(lambda t: -1e-3, 0.5, "p", 1e-12)
+        dv.density_at(lambda t: -1e-3, 0.5, "p", 1e-12)

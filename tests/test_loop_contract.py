@@ -36,6 +36,24 @@ def test_draws_come_in_the_documented_order():
     assert list(plain) == ["z_d", "z_g"]  # a sampler's run draws no indices; an unconditional one no labels
 
 
+def test_an_ensembles_draws_add_a_member_axis_in_the_same_order():
+    """An ensemble of K draws the same tensors in the same order, each with a member axis K before the batch axis."""
+    gen = torch.Generator().manual_seed(7)
+    d = draws(gen, "cpu", n_data=100, batch_size=4, n_critic=2, latent_dim=3, members=5,
+              objective_draws=WGANGPObjective().draws)()  # fmt: skip
+    again = torch.Generator().manual_seed(7)
+    expected = {
+        "idx": torch.randint(100, (2, 5, 4), generator=again),
+        "z_d": torch.randn(2, 5, 4, 3, generator=again),
+        "z_g": torch.randn(5, 4, 3, generator=again),
+        "d:alpha": torch.rand(2, 5, 4, generator=again),
+    }
+    assert list(d) == list(expected)
+    for key, value in expected.items():
+        assert torch.equal(d[key], value), key
+    assert torch.equal(gen.get_state(), again.get_state())
+
+
 class Record(losses.GANObjective):
     """The GAN objective, recording the real batches D is shown."""
 

@@ -3,7 +3,8 @@
 # Stages: setup (wheels carried in .whl/, versions), tests (the CUDA tests), bench (python -m gancourse.bench),
 # together (at once on the one GPU: $RECIPES via tools/dcgan_recipes.py, $TOYS via tools/toy_targets.py as
 # target:seed words, with $TOY_ARGS such as "--decay-from 10000 --ema 0.999", and the notebooks $PAR_NB in the gpu
-# profile via tools/run_notebook.py), toy:TARGET:SEED (one toy run alone), nb:NAME (one notebook).
+# profile via tools/run_notebook.py), toy:TARGET:SEED (one toy run alone), nb:NAME (one notebook), ensemble (the
+# step time of K = 1, 4, 12 toy GANs trained as one: python -m gancourse.bench.ensemble, $ENSEMBLE_ARGS).
 # Logs go to $OUT/logs (the device tool's return folder, or ./gpu-out), packed into $OUT/logs.tgz at the end.
 set -u
 OUT=${OUT:-gpu-out}; LOG=$OUT/logs; mkdir -p "$LOG"
@@ -46,7 +47,8 @@ for stage in "$@"; do
       [ -z "${RECIPES:-}" ] || tail -n 2 "$LOG"/recipe_*.log ;;
     captured)
       python3 -m pytest -o addopts="" -p no:cacheprovider -q -s -k captured tests/test_fastpath.py tests/test_conditional.py \
-        tests/test_cvae.py 2>&1 | tee "$LOG/captured.log" | grep -E "largest|passed|failed|^E " | head -n 40 ;;
+        tests/test_cvae.py tests/test_ensemble.py 2>&1 | tee "$LOG/captured.log" | grep -E "largest|passed|failed|^E " | head -n 40 ;;
+    ensemble) python3 -m gancourse.bench.ensemble ${ENSEMBLE_ARGS:-} 2>&1 | tee "$LOG/ensemble.log" | grep -v "it/s" ;;
     conditional) timeout "${COND_TIMEOUT:-600}" python3 tools/conditional_gpu.py ${COND_ARGS:-10000 2500} 2>&1 | tee "$LOG/conditional.log" | grep -v "it/s" ;;
     toy:*) t=${stage#toy:}; timeout "${TOY_TIMEOUT:-3000}" python3 tools/toy_targets.py ${t%%:*} ${t##*:} ${TOY_ARGS:-} 2>&1 | tee "$LOG/toy_alone.log" ;;
     nb:*) nb "${stage#nb:}" ;;

@@ -77,7 +77,7 @@ def write_json(report: dict, path: str | os.PathLike) -> None:
     atomic_write(path, json.dumps(report, indent=2) + "\n")
 
 
-def _int_at_least(minimum: int):
+def int_at_least(minimum: int):
     """An argparse type: an integer >= minimum."""
 
     def parse(text: str) -> int:
@@ -89,7 +89,16 @@ def _int_at_least(minimum: int):
     return parse
 
 
-def _positive_float(text: str) -> float:
+def device_name(text: str) -> str:
+    """An argparse type: a device this machine has ('cpu', 'cuda', 'cuda:1', 'mps')."""
+    try:
+        check_device(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return text
+
+
+def positive_float(text: str) -> float:
     """An argparse type: a positive finite number."""
     try:
         return check_positive(float(text), "the value")
@@ -100,33 +109,26 @@ def _positive_float(text: str) -> float:
 def main(argv: list[str] | None = None) -> dict:
     """Command line: run the benchmark, print the table, optionally write JSON; returns the report."""
     p = argparse.ArgumentParser(prog="python -m gancourse.bench", description=DESCRIPTION)
-    p.add_argument(
-        "--steps", type=_int_at_least(1), help="timed generator steps per loop (default: one epoch; 3 short)"
-    )
-    p.add_argument("--warmup", type=_int_at_least(0), help="untimed steps before each timing (default 20; 1 short)")
-    p.add_argument("--batch-size", type=_int_at_least(1), default=128, help="batch size (default 128)")
-    p.add_argument("--device", help="cuda, cpu or mps (default: cuda if available)")
+    p.add_argument("--steps", type=int_at_least(1), help="timed generator steps per loop (default: one epoch; 3 short)")
+    p.add_argument("--warmup", type=int_at_least(0), help="untimed steps before each timing (default 20; 1 short)")
+    p.add_argument("--batch-size", type=int_at_least(1), default=128, help="batch size (default 128)")
+    p.add_argument("--device", type=device_name, help="cuda, cpu or mps (default: cuda if available)")
     p.add_argument("--json", metavar="OUT", help="also write the report as JSON to OUT")
     p.add_argument("--models", nargs="+", choices=tuple(MODELS), default=list(MODELS), help="models to run")
-    p.add_argument("--repeats", type=_int_at_least(1), default=3, help="timed repeats per loop; the fastest counts")
-    p.add_argument("--workers", type=_int_at_least(0), default=2, help="the tutorial DataLoader's workers (default 2)")
+    p.add_argument("--repeats", type=int_at_least(1), default=3, help="timed repeats per loop; the fastest counts")
+    p.add_argument("--workers", type=int_at_least(0), default=2, help="the tutorial DataLoader's workers (default 2)")
     form = p.add_mutually_exclusive_group()
     form.add_argument("--short", dest="short", action="store_true", default=None, help="force the short form")
     form.add_argument("--full", dest="short", action="store_false", help="force the full form (on a CPU: slow)")
-    p.add_argument("--quality-steps", type=_int_at_least(1), help="most generator steps of the quality run")
-    p.add_argument("--quality-seconds", type=_positive_float, help="most training seconds of the quality run (120)")
-    p.add_argument("--eval-every", type=_int_at_least(1), help="DCGAN steps between evaluations (WGAN-GP: / n_critic)")
-    p.add_argument("--eval-samples", type=_int_at_least(2), help="samples per evaluation (default 10,000; 500 short)")
+    p.add_argument("--quality-steps", type=int_at_least(1), help="most generator steps of the quality run")
+    p.add_argument("--quality-seconds", type=positive_float, help="most training seconds of the quality run (120)")
+    p.add_argument("--eval-every", type=int_at_least(1), help="DCGAN steps between evaluations (WGAN-GP: / n_critic)")
+    p.add_argument("--eval-samples", type=int_at_least(2), help="samples per evaluation (default 10,000; 500 short)")
     p.add_argument("--target-score", type=float, default=9.0, help="classifier score to reach (default 9.0)")
-    p.add_argument("--target-fd", type=_positive_float, help="also require a Fréchet distance at most this")
+    p.add_argument("--target-fd", type=positive_float, help="also require a Fréchet distance at most this")
     p.add_argument("--source", choices=data.SOURCES, default="auto", help="MNIST source (see load_mnist)")
-    p.add_argument("--seed", type=_int_at_least(0), default=0)
+    p.add_argument("--seed", type=int_at_least(0), default=0)
     args = p.parse_args(argv)
-    if args.device is not None:
-        try:
-            check_device(args.device)
-        except ValueError as err:
-            p.error(f"argument --device: {err}")
     if not 1.0 <= args.target_score <= 10.0:
         p.error(f"argument --target-score: expected a score in [1, 10], got {args.target_score}")
     report = run_benchmark(

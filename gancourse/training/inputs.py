@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from gancourse.ensemble import members_of
 from gancourse.hooks import Hook
 from gancourse.losses import GANObjective
 from gancourse.training.log import LOSS_BOUND
@@ -48,6 +49,7 @@ class Plan:
     dtype: torch.dtype  # what G and D compute in: the data and the latents come in it too
     latent_dim: int
     n_classes: int | None  # a conditional run's number of classes, else None
+    members: int | None  # K when G and D are ensembles of K members (gancourse.ensemble), else None
     needs_G: bool
     objective_draws: Callable | None
     loss_bound: float
@@ -94,23 +96,24 @@ def check(G, D, data, *, steps, labels, objective, batch_size, n_critic, lr, lr_
         raise TypeError("G and D must be torch.nn.Module instances")
     device = _device(G, D, device)
     dtype = _dtype(G, D)
+    members = _members(G, D)
     latent_dim = _latent_dim(G, latent_dim)
     objective = _check_objective(GANObjective() if objective is None else objective)
     hooks = _check_hooks(hooks)
     opt_G, opt_D = _optimizers(G, D, opt_G, opt_D, lr, lr_d, betas)
     x, sampler, shape = _check_data(data, device, dtype)
     n_classes, labels = _check_labels(G, objective, labels, x)
-    _check_output(G, latent_dim, n_classes, shape, device, dtype)
+    _check_output(G, latent_dim, n_classes, shape, device, dtype, members)
     draws = getattr(objective, "draws", None)
     if draws is not None:
-        _check_objective_draws(draws, sizes["batch_size"], sizes["n_critic"], latent_dim, device)
+        _check_objective_draws(draws, sizes["batch_size"], sizes["n_critic"], latent_dim, device, members)
     loss_bound = getattr(objective, "loss_bound", LOSS_BOUND)
     if loss_bound != math.inf:  # inf: no bound
         loss_bound = check_positive(loss_bound, "objective.loss_bound")
     if not (fast is None or isinstance(fast, bool)):
         raise TypeError(f"fast must be None (automatic), True or False, got {fast!r}")
     needs_G = bool(getattr(objective, "needs_G", False))
-    nets = dict(G=G, D=D, opt_G=opt_G, opt_D=opt_D, device=device, dtype=dtype, latent_dim=latent_dim)
+    nets = dict(G=G, D=D, opt_G=opt_G, opt_D=opt_D, device=device, dtype=dtype, latent_dim=latent_dim, members=members)
     task = dict(x=x, sampler=sampler, labels=labels, n_classes=n_classes, objective=objective, hooks=hooks)
     task |= dict(needs_G=needs_G, objective_draws=draws, loss_bound=loss_bound)
     run = dict(seed=seed, checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume)
@@ -170,6 +173,18 @@ def _dtype(G: nn.Module, D: nn.Module) -> torch.dtype:
     if g != d:
         raise TypeError(f"G computes in {g} but D in {d}: use one dtype for both (e.g. D.to({g}))")
     return g
+
+
+def _members(G: nn.Module, D: nn.Module) -> int | None:
+    """K if G and D are both ensembles of K members, None if neither is; anything else is refused."""
+    k_G, k_D = members_of(G), members_of(D)
+    if k_G != k_D:
+        what = {None: "an ordinary network"}
+        raise ValueError(
+            f"G is {what.get(k_G, f'an ensemble of {k_G}')} but D is {what.get(k_D, f'an ensemble of {k_D}')}: "
+            "an ensemble trains G and D as stacks of the same K members (gancourse.ensemble.stack_pairs)"
+        )
+    return k_G
 
 
 def _latent_dim(G: nn.Module, latent_dim) -> int:
@@ -269,18 +284,20 @@ def _check_labels(G, objective, labels, x) -> tuple[int | None, torch.Tensor | N
     return n_classes, check_labels(labels, n_classes, len(x), name="labels").to(x.device)
 
 
-def _check_output(G, latent_dim: int, n_classes: int | None, shape: tuple[int, ...], device, dtype) -> None:
+def _check_output(G, latent_dim: int, n_classes: int | None, shape: tuple[int, ...], device, dtype, members) -> None:
     """G's samples must have the data's shape."""
+    lead = (2,) if members is None else (members, 2)  # two samples (of each member)
     with torch.no_grad():
-        z0 = torch.zeros(2, latent_dim, device=device, dtype=dtype)
-        probe = G(z0) if n_classes is None else G(z0, torch.zeros(2, dtype=torch.long, device=device))
-    if tuple(probe.shape[1:]) != shape:
-        raise ValueError(f"G makes samples of shape {tuple(probe.shape[1:])} but the data has shape {shape}")
+        z0 = torch.zeros(*lead, latent_dim, device=device, dtype=dtype)
+        probe = G(z0) if n_classes is None else G(z0, torch.zeros(lead, dtype=torch.long, device=device))
+    if tuple(probe.shape[len(lead) :]) != shape:
+        raise ValueError(f"G makes samples of shape {tuple(probe.shape[len(lead) :])} but the data has shape {shape}")
 
 
-def _check_objective_draws(draws, batch_size: int, n_critic: int, latent_dim: int, device) -> None:
+def _check_objective_draws(draws, batch_size: int, n_critic: int, latent_dim: int, device, members) -> None:
     """Raise unless objective.draws(...) gives (critic_draws, generator_draws): dicts of tensors, critic's (n_critic, ...)."""
-    out = draws(batch_size, n_critic, latent_dim, torch.Generator(device=device).manual_seed(0), device)
+    kw = {} if members is None else {"members": members}  # an ensemble's: with a member axis
+    out = draws(batch_size, n_critic, latent_dim, torch.Generator(device=device).manual_seed(0), device, **kw)
     if not (isinstance(out, tuple) and len(out) == 2 and all(isinstance(part, dict) for part in out)):
         raise TypeError(f"objective.draws(...) must return (critic_draws, generator_draws), two dicts; got {out!r:.80}")
     for part, lead in zip(out, ("critic", "generator")):
@@ -296,6 +313,8 @@ def _check_objective_draws(draws, batch_size: int, n_critic: int, latent_dim: in
 
 def real_batches(p: Plan, gen: torch.Generator) -> Callable:
     """real_batch(d, k) -> (x_real, y_real or None): critic step k's batch, by the drawn indices or from the sampler."""
+    if p.sampler is not None and p.members is not None:  # K * B samples, a batch for each member
+        return lambda d, k: (p.sampler(p.members * p.batch_size, gen).unflatten(0, (p.members, p.batch_size)), None)
     if p.sampler is not None:
         return lambda d, k: (p.sampler(p.batch_size, gen), None)
     if p.labels is None:

@@ -5,6 +5,8 @@ sync per window, not per step. At each flush the loop stops a run that has blown
 step and the quantity that went first: a loss or logged scalar that is not finite, a loss beyond the bound
 its objective declares (``objective.loss_bound``, else LOSS_BOUND), or parameters of G or D that are not
 finite. With ``progress`` a bar shows the run and leaves one line behind: steps, time and final losses.
+An ensemble's scalars are one per member: its history holds a list of K values per window (the bar and the
+summary show their mean over the members), and a member that blows up stops the run, named.
 """
 
 from __future__ import annotations
@@ -59,16 +61,18 @@ class Log:
         """Move the window's scalars to the host (one sync), stop a run that blew up, log the window means."""
         if not self.window_steps:
             return
-        values = {k: torch.stack(v).double().cpu() for k, v in self.window.items()}
+        values = {k: torch.stack(v).double().cpu() for k, v in self.window.items()}  # (steps,) or (steps, K)
         self._stop_if_blown_up(values)
         history = self.run.history
         history["step"].append(self.window_steps[-1])
         for k, v in values.items():
-            history.setdefault(k, []).append(v.mean().item())
+            history.setdefault(k, []).append(v.mean(dim=0).tolist())  # a float, or K floats for an ensemble
         self.window.clear()
         self.window_steps.clear()
         if self.bar is not None:
-            self.bar.set_postfix(d_loss=f"{history['d_loss'][-1]:.4f}", g_loss=f"{history['g_loss'][-1]:.4f}")
+            self.bar.set_postfix(
+                d_loss=f"{_mean(history['d_loss'][-1]):.4f}", g_loss=f"{_mean(history['g_loss'][-1]):.4f}"
+            )
 
     def _stop_if_blown_up(self, values: dict[str, torch.Tensor]) -> None:
         bound = self.plan.loss_bound
@@ -77,9 +81,11 @@ class Log:
             bad = ~torch.isfinite(v)
             if name in ("d_loss", "g_loss"):
                 bad |= v.abs() > bound
-            hits = bad.nonzero()
-            if len(hits) and (first is None or int(hits[0]) < first[0]):
-                first = (int(hits[0]), name, v[int(hits[0])].item())
+            hits = bad.nonzero()  # (i,) or, for an ensemble, (i, member), in order
+            if len(hits) and (first is None or int(hits[0][0]) < first[0]):
+                where = tuple(hits[0].tolist())
+                whose = f"member {where[1]}'s " if len(where) == 2 else ""
+                first = (where[0], whose + name, v[where].item())
         if first is not None:
             i, name, value = first
             at = self.window_steps[i]
@@ -94,9 +100,11 @@ class Log:
         start, end = self.window_steps[0], self.window_steps[-1]
         when = f"at step {end}" if start == end else f"between steps {start} and {end}"
         for name, net in (("G", self.state.G), ("D", self.state.D)):
-            if not bool(torch.stack([p.isfinite().all() for p in net.parameters()]).all()):
+            finite = torch.stack([_finite(p, self.plan.members) for p in net.parameters()]).all(dim=0)  # () or (K,)
+            if not bool(finite.all()):
+                whose = f"member {int((~finite).nonzero()[0])} of {name}" if finite.ndim else name
                 raise NonFiniteLossError(
-                    f"training stopped: {name}'s parameters became non-finite {when}, while the losses were still "
+                    f"training stopped: {whose}'s parameters became non-finite {when}, while the losses were still "
                     f"finite. {ADVICE}"
                 )
 
@@ -113,6 +121,19 @@ class Log:
         done, history = self.state.step - self.first, self.run.history
         where = f"steps {self.first:,} to {self.state.step:,} (resumed)" if self.first else f"{done:,} steps"
         line = f"{self.plan.desc or 'training'}: {where} in {self.seconds:.1f} s"
+        if self.plan.members is not None:
+            line += f", {self.plan.members} members"
         if history["d_loss"]:
-            line += f"; final d_loss {history['d_loss'][-1]:.4f}, g_loss {history['g_loss'][-1]:.4f}"
+            of = "" if self.plan.members is None else " (mean of the members)"
+            line += f"; final d_loss {_mean(history['d_loss'][-1]):.4f}, g_loss {_mean(history['g_loss'][-1]):.4f}{of}"
         return line
+
+
+def _mean(value) -> float:
+    """A logged value (a float, or an ensemble's list of K floats) as one number."""
+    return sum(value) / len(value) if isinstance(value, list) else value
+
+
+def _finite(p: torch.Tensor, members: int | None) -> torch.Tensor:
+    """Whether the parameter p is finite: one bool, or one per member (K,) of an ensemble's stacked parameter."""
+    return p.isfinite().all() if members is None else p.isfinite().flatten(1).all(dim=1)

@@ -46,6 +46,8 @@ def record(plan) -> dict:
     meta["objective"] = repr(plan.objective)
     if plan.n_classes is not None:
         meta["n_classes"] = plan.n_classes
+    if plan.members is not None:
+        meta["members"] = plan.members
     meta["steps"] = plan.steps
     meta |= _hyperparameters(plan.opt_G, "opt_G") | _hyperparameters(plan.opt_D, "opt_D")
     meta["hooks"] = [type(h).__name__ for h in plan.hooks if steers(h)]
