@@ -129,7 +129,8 @@ def train_steps(*, fast: int, cpu: int, gpu: int | None = None, dry: int | None 
         raise ValueError(
             f"train_steps(dry={lengths['dry']}): a dry run trains at most {DRY_RUN_MAX_STEPS} steps; give a smaller dry="
         )
-    print(f"dry run: {lengths['dry']:,} training steps in place of the {profile()} profile's {steps:,}")
+    n = lengths["dry"]
+    print(f"dry run: {n:,} training step{'s' * (n != 1)} in place of the {profile()} profile's {steps:,}")
     return lengths["dry"]
 
 
