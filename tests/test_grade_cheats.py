@@ -18,13 +18,13 @@ WRONG = {  # answers that fail their checks: whatever a cheat does, they must st
     "0.1": "def ring_modes_by_hand(n_modes, radius):\n    return torch.zeros(n_modes, 2)",
     "0.2": "def to_course_range(images):\n    return images.float()",
     "0.3": "def high_quality_fraction(samples, modes, std):\n    return 0.5",
-    "0.4": "answer_0_4 = 0.5",
+    "0.4": "def real_fraction(k):\n    return 0.5",
 }
 HEADERS = {
     "0.1": "# Exercise 0.1: the ring's modes",
     "0.2": "# Exercise 0.2: pixels into [-1, 1]",
     "0.3": "# Exercise 0.3: the high-quality fraction",
-    "0.4": "# Exercise 0.4: the fraction of real samples that are high quality",
+    "0.4": "# Exercise 0.4: the share of real samples within k std of their mode",
 }
 
 
@@ -139,6 +139,24 @@ def test_an_answer_that_undoes_its_tampering_before_the_check_ends_earns_nothing
     assert "changed gancourse.checks.expect_close" in by_id["0.3"].message
 
 
+def test_changing_the_checks_cases_and_the_packages_constants_earns_nothing(tmp_path):
+    """A check's table of cases emptied (it would loop over nothing), a constant its reference reads changed
+    (metrics.HQ_STDS), a dict of the package emptied in place: each is put back before the check, by value."""
+    path = student(
+        tmp_path,
+        {
+            "0.3": cell("0.3", "from gancourse import metrics, defaults\nmetrics.HQ_STDS = 1e9\ndefaults.WGAN.clear()"),
+            "0.4": cell("0.4", "check.REAL_FRACTION_CASES = ()"),
+        },
+    )
+    report, by_id = _grade(path)
+    assert statuses(report) == {"0.1": "not attempted", "0.2": "not attempted", "0.3": "failed", "0.4": "failed"}
+    assert "got 0.5" in by_id["0.3"].message and "got 0.5" in by_id["0.4"].message  # the real cases ran
+    text = report.text()
+    for name in ("gancourse.metrics.HQ_STDS", "gancourse.defaults.WGAN", "gancourse.checks.ex00.REAL_FRACTION_CASES"):
+        assert name in text, text
+
+
 def test_ipython_display_stdout_and_stale_outputs_earn_nothing(tmp_path):
     """IPython's exception hook and traceback display silenced, "passed" printed and stdout replaced, outputs
     and execution counts of an earlier run that claim every check passed, and os._exit(0) in the setup cell."""
@@ -173,7 +191,7 @@ def test_answers_that_call_the_packages_own_implementation_earn_nothing(tmp_path
                 "# Exercise 0.3: the high-quality fraction\nfrom gancourse import metrics\n"
                 "def high_quality_fraction(samples, modes, std):\n    return metrics.mode_coverage(samples, modes, std)['high_quality']"
             ),
-            "0.4": cell("0.4", "", solved("0.4") + "\ncheck.answer_real_fraction(answer_0_4)  # testing oneself: fine"),
+            "0.4": cell("0.4", "", solved("0.4") + "\ncheck.real_fraction(real_fraction)  # testing oneself: fine"),
         },
     )
     report, by_id = _grade(path)

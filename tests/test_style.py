@@ -22,3 +22,26 @@ def _ruff():
 def test_ruff(args):
     result = subprocess.run([_ruff(), *args, *TARGETS], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# Pages the website generates (gancourse.site), not files of the repository.
+SITE_PAGES = {"index.md", "about.md"}
+
+
+def test_no_file_cites_a_markdown_page_the_repository_does_not_have():
+    # Comments and prose once cited planning notes that were never in the repository; a reader could not follow them.
+    import re
+
+    have = {p.name for p in ROOT.rglob("*.md") if ".venv" not in p.parts} | SITE_PAGES
+    cited = re.compile(r"[A-Za-z0-9_./-]+\.md\b")
+    missing = []
+    for folder in [*TARGETS, "docs", "tools", ".github", ".ci"]:
+        for path in (ROOT / folder).rglob("*"):
+            if path.is_file() and path.suffix in {".py", ".ipynb", ".md", ".sh", ".yml", ".toml", ""}:
+                text = path.read_text(encoding="utf-8", errors="ignore")
+                missing += [f"{path.relative_to(ROOT)}: {m}" for m in cited.findall(text) if Path(m).name not in have]
+    for path in (ROOT / "README.md", ROOT / "pyproject.toml"):
+        missing += [
+            f"{path.name}: {m}" for m in cited.findall(path.read_text(encoding="utf-8")) if Path(m).name not in have
+        ]
+    assert not missing, "cited but not in the repository:\n" + "\n".join(missing)

@@ -8,7 +8,18 @@ import copy
 import torch
 
 from gancourse import losses, nets
-from gancourse.checks import expect, expect_close, expect_left_trainable, expect_same_parameters, fail, passed
+from gancourse.checks import (
+    expect,
+    expect_close,
+    expect_left_trainable,
+    expect_loss,
+    expect_same_parameters,
+    expect_tensor,
+    fail,
+    passed,
+    rng_kept,
+    stale_gradients,
+)
 
 # logits from confident to very confident: in float32 naive log(sigmoid(l)) underflows to -inf for l below about
 # -100 (sigmoid gives 0), and log(1 - sigmoid(l)) already from l = 17 (sigmoid rounds to 1)
@@ -17,20 +28,14 @@ LOGITS_FAKE = torch.tensor([-4.0, 1.5, -0.3, -150.0, 60.0, 0.0])
 
 
 def _tensor(value, exercise: str, what: str) -> torch.Tensor:
-    if not isinstance(value, torch.Tensor):
-        fail(exercise, f"{what} should return a torch.Tensor, got {type(value).__name__}")
-    if value.ndim != 0:
-        fail(
-            exercise,
-            f"{what} should return a scalar (0-d) tensor, got shape {tuple(value.shape)}",
-            "take the mean over the batch",
-        )
-    if not torch.isfinite(value):
-        fail(
-            exercise,
-            f"{what} returned {value.item()} for very confident logits (up to ±150)",
-            "log(sigmoid(l)) underflows; use F.binary_cross_entropy_with_logits or softplus: -log sigmoid(l) = softplus(-l)",
-        )
+    """A finite scalar loss tensor, or a failed check: confident logits must not overflow the loss."""
+    expect_tensor(value, exercise, f"{what}'s result", shape=(), hint="take the mean over the batch")
+    expect(
+        torch.isfinite(value),
+        exercise,
+        f"{what} returned {value.item()} for very confident logits (up to ±150)",
+        "log(sigmoid(l)) underflows; use F.binary_cross_entropy_with_logits or softplus: -log sigmoid(l) = softplus(-l)",
+    )
     return value
 
 
@@ -94,14 +99,12 @@ def minibatch_std(fn) -> None:
     """Exercise 5.4: append the batch's mean feature std as one extra feature, (N, F) -> (N, F + 1)."""
     g = torch.Generator().manual_seed(0)
     h = torch.randn(6, 5, generator=g) * torch.arange(1.0, 6.0)
-    got = fn(h.clone())
-    if not isinstance(got, torch.Tensor):
-        fail("5.4", f"minibatch_std should return a tensor, got {type(got).__name__}")
-    expect(
-        tuple(got.shape) == (6, 6),
+    got = expect_tensor(
+        fn(h.clone()),
         "5.4",
-        f"minibatch_std of a (6, 5) batch should be (6, 6), got {tuple(got.shape)}",
-        "concatenate one column to the features",
+        "minibatch_std of a (6, 5) batch",
+        shape=(6, 6),
+        hint="concatenate one column to the features",
     )
     expect_close(got[:, :5], h, "5.4", "the first 5 columns (the input features, unchanged)", atol=1e-6)
     expect_close(
@@ -118,10 +121,12 @@ def minibatch_std(fn) -> None:
 
 
 class _Tiny(torch.nn.Module):
-    def __init__(self, d_in, d_out, seed):
+    """A small MLP (N, d_in) -> (N, d_out) (squeezed to (N,) when d_out = 1), built from ``seed``."""
+
+    def __init__(self, d_in: int, d_out: int, seed: int):
         super().__init__()
-        torch.manual_seed(seed)
-        self.net = torch.nn.Sequential(torch.nn.Linear(d_in, 8), torch.nn.ReLU(), torch.nn.Linear(8, d_out))
+        with rng_kept(seed=seed):  # the global RNG is left as it was
+            self.net = torch.nn.Sequential(torch.nn.Linear(d_in, 8), torch.nn.ReLU(), torch.nn.Linear(8, d_out))
 
     def forward(self, x):
         return self.net(x).squeeze(-1)
@@ -141,33 +146,22 @@ def _reference_step(G, D, opt_G, opt_D, x_real, z):
 
 def train_step(fn) -> None:
     """Exercise 5.5: one D step on detached fakes, then one G step with the non-saturating loss."""
-    rng_state = torch.random.get_rng_state()
-    try:
-        G, D = _Tiny(3, 2, seed=1), _Tiny(2, 1, seed=2)
-    finally:
-        torch.random.set_rng_state(rng_state)
+    G, D = _Tiny(3, 2, seed=1), _Tiny(2, 1, seed=2)
     g = torch.Generator().manual_seed(3)
     x_real, z = torch.randn(16, 2, generator=g), torch.randn(16, 3, generator=g)
     copies = [copy.deepcopy(m) for m in (G, D)]
-    results = []
-    for G_, D_ in ((G, D), copies):
-        opt_G, opt_D = torch.optim.SGD(G_.parameters(), lr=0.1), torch.optim.SGD(D_.parameters(), lr=0.1)
-        for p in list(G_.parameters()) + list(D_.parameters()):
-            p.grad = torch.full_like(p, 5.0)  # stale gradients from an earlier step must not leak in
-        step = fn if G_ is G else _reference_step
-        out = step(G_, D_, opt_G, opt_D, x_real, z)
-        results.append(out)
-    got, expected = results
+    stale_gradients(G, D, *copies)  # stale gradients from an earlier step must not leak in
+
+    def sgd(model):
+        return torch.optim.SGD(model.parameters(), lr=0.1)
+
+    got = fn(G, D, sgd(G), sgd(D), x_real, z)
+    expected = _reference_step(copies[0], copies[1], sgd(copies[0]), sgd(copies[1]), x_real, z)
     if not (isinstance(got, tuple) and len(got) == 2):
         fail("5.5", f"train_step should return (d_loss, g_loss), got {type(got).__name__}")
-    expect_close(
-        torch.stack([torch.as_tensor(v).detach().float() for v in got]),
-        torch.stack(expected),
-        "5.5",
-        "the returned (d_loss, g_loss)",
-        rtol=1e-5,
-        hint="D's loss on D(x_real) and D(G(z).detach()); G's non-saturating loss on D(G(z)) AFTER D's update",
-    )
+    hint = "D's loss on D(x_real) and D(G(z).detach()); G's non-saturating loss on D(G(z)) AFTER D's update"
+    for value, ref, what in zip(got, expected, ("d_loss", "g_loss")):
+        expect_loss(value, ref, "5.5", "train_step", f"the returned {what}", rtol=1e-5, hint=hint)
     for name, mine, ref in (("D", D, copies[1]), ("G", G, copies[0])):
         expect_same_parameters(
             mine,

