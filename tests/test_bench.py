@@ -112,12 +112,15 @@ def test_the_bench_runs_as_a_module(root):
     assert out.stdout.startswith("usage: python -m gancourse.bench") and "--variants" not in out.stdout
 
 
-def test_the_ensemble_bench_reports_a_step_time_for_every_size(capsys):
+def test_the_ensemble_bench_reports_a_step_time_for_every_size(capsys, tmp_path):
+    import json
+
     from gancourse.bench import ensemble as ensemble_bench
 
     report = ensemble_bench.main(["--device", "cpu", "--ks", "1", "3", "--widths", "8", "--objectives", "wgan-gp",
-                                  "--steps", "1", "--warmup", "1", "--repeats", "1"])  # fmt: skip
+                                  "--steps", "1", "--warmup", "1", "--repeats", "1", "--json", str(tmp_path / "e.json")])  # fmt: skip
     text = capsys.readouterr().out
+    assert json.loads((tmp_path / "e.json").read_text()) == report
     assert [(r["k"], r["width"], r["objective"]) for r in report["rows"]] == [(1, 8, "wgan-gp"), (3, 8, "wgan-gp")]
     assert all(_positive(r["ms_per_step"]) for r in report["rows"]) and report["rows"][0]["vs_first"] == 1.0
     assert report["device"] == "cpu" and "wgan-gp" in text and "3x8" in text

@@ -187,3 +187,101 @@ def test_a_short_toy_run_reports_g_and_its_average(root, capsys):
     assert row["steps"] == 4 and row["lr"] == pytest.approx(0.5e-4)
     assert 0 <= row["modes"] <= 8 and 0 <= row["ema_modes"] <= 8 and 0 <= row["ema_hq"] <= 100
     assert capsys.readouterr().out.count("\n") == 2  # one JSON line per segment
+
+
+# ---- tools/gpu_wheels.py, tools/gpu_session.sh and tools/gpu_report.py: one GPU session in one call
+
+
+def test_the_wheels_to_carry_follow_requirements_and_stop_at_what_the_machine_has(root):
+    wheels = _load_tool(root, "gpu_wheels")
+    requires = {
+        "a": ["B_pkg>=1", "numpy>=2", "c; sys_platform == 'win32'", "d; extra == 'test'", "e; python_version < '3.12'"],
+        "b-pkg": ["a", "f"],
+        "f": [],
+        "numpy": ["never-followed"],
+    }
+    assert wheels.closure(["A"], requires.__getitem__, on_machine={"numpy"}) == ["a", "b-pkg", "f"]
+    pins = wheels.pins()  # the real list, at the versions installed here
+    names = {p.split("==")[0] for p in pins}
+    assert {"mlxtend", "ipywidgets", "nbformat", "ipython", "traitlets"} <= names
+    assert not names & wheels.ON_MACHINE and "torch" not in names and all("==" in p for p in pins)
+
+
+def _session(root, tmp_path, *stages, **env):
+    import os
+
+    out = tmp_path / "out"
+    env = {**os.environ, "OUT": str(out), **env}
+    run = subprocess.run(["bash", str(root / "tools" / "gpu_session.sh"), *stages], cwd=root, env=env,
+                         capture_output=True, text=True, timeout=600)  # fmt: skip
+    return run, out
+
+
+def test_the_session_runs_its_stages_on_a_cpu_and_reports_them(root, tmp_path):
+    import tarfile
+
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    _notebook(
+        nbs / "00_first.ipynb",
+        "from gancourse.runtime import dry_run, profile\nassert profile() == 'gpu' and dry_run()",
+    )
+    _notebook(nbs / "09_reads_ten.ipynb", "print('nine')")
+    _notebook(nbs / "10_fails.ipynb", "raise ValueError('boom')")
+    run, out = _session(root, tmp_path, "--cpu-check", "setup", "lectures", "ensemble", NB_DIR=str(nbs))
+    assert run.returncode == 0, run.stdout + run.stderr
+    figures = json.loads((out / "figures.json").read_text())
+    assert figures["setup"]["cpu_check"] is True and figures["setup"]["cuda"] is None
+    lectures = [(r["lecture"], r["rc"], r["profile"]) for r in figures["lectures"]]
+    assert lectures == [("00_first", 0, "gpu (dry run)"), ("10_fails", 1, "gpu (dry run)"), ("09_reads_ten", 0, "gpu (dry run)")]  # fmt: skip
+    assert [(s["stage"], s["status"]) for s in figures["stages"]] == [
+        ("setup", "ran"), ("lectures", "failed (exit 1)"), ("ensemble", "ran")]  # fmt: skip
+    assert [r["k"] for r in figures["ensemble"]["rows"]] == [1, 2, 1, 2]
+    md = (out / "figures.md").read_text()
+    assert "CPU CHECK: not GPU figures" in md and "failed (exit 1) after" in md and "| gan | 3 × 8 |" in md
+    assert "2 of 3 lectures passed" in md and "boom" in run.stdout
+    with tarfile.open(out / "logs.tgz") as tar:
+        assert {"./lectures.tsv", "./nb_10_fails.log", "./ensemble.log"} <= set(tar.getnames())
+    assert sorted(p.name for p in out.iterdir()) == ["figures.json", "figures.md", "logs.tgz"]  # the tool returns 8
+
+
+def test_the_session_skips_a_stage_that_does_not_fit_its_budget_and_refuses_an_unknown_one(root, tmp_path):
+    run, out = _session(root, tmp_path, "--cpu-check", "bench", "ensemble", BUDGET_S="0")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "skipped: 0 s left, needs about 90" in run.stdout
+    stages = json.loads((out / "figures.json").read_text())["stages"]
+    assert [(s["stage"], s["status"]) for s in stages] == [("bench", "skipped (0 s left)"), ("ensemble", "skipped (0 s left)")]  # fmt: skip
+    bad, _ = _session(root, tmp_path, "--cpu-check", "variants")
+    assert bad.returncode == 2 and "unknown stage variants" in bad.stdout
+
+
+def test_the_report_tabulates_the_speed_the_ensembles_and_the_quality_screen(root, tmp_path):
+    report = _load_tool(root, "gpu_report")
+    (tmp_path / "setup.json").write_text(json.dumps({"device_name": "NVIDIA H200", "torch": "2.11.0", "cuda": "13.0"}))
+    (tmp_path / "lectures.tsv").write_text("00_setup\t0\t12\tgpu\n07_wgan_gp\t124\t300\tgpu\n")
+    rows = [dict(k=k, width=512, objective="wgan-gp", ms_per_step=ms, vs_first=ms / 4.0, ms_per_member=ms / k)
+            for k, ms in ((1, 4.0), (4, 4.4), (12, 5.2))]  # fmt: skip
+    (tmp_path / "ensemble.json").write_text(json.dumps(dict(steps=200, warmup=20, repeats=3, rows=rows)))
+    loops = {name: {"images_per_s": ips, "s_per_epoch": 60000 / ips} for name, ips in (("tutorial", 9000.0), ("course", 78000.0))}  # fmt: skip
+    quality = dict(steps=100, seconds=20.0, final_score=7.5, final_fd=60.0, reached=False)
+    bench = dict(batch_size=128, n_train=4000, repeats=2, steps=469, short=False,
+                 models={"dcgan": {"loops": loops, "quality": quality}})  # fmt: skip
+    (tmp_path / "bench.json").write_text(json.dumps(bench))
+    (tmp_path / "recipes.jsonl").write_text(
+        "".join(
+            json.dumps(
+                dict(recipe="aug", step=s, train_s=s / 600, G=7.0 + s / 1e4, ema=7.1 + s / 1e4, ema_minfrac=0.072)
+            )
+            + "\n"
+            for s in (5000, 10000)
+        )  # fmt: skip
+    )
+    report.main([str(tmp_path), str(tmp_path / "out")])
+    md = (tmp_path / "out" / "figures.md").read_text()
+    assert "# GPU session ?: NVIDIA H200" in md and "CPU CHECK" not in md
+    assert "| 00_setup | gpu | 12 s on NVIDIA H200 |" in md and "stopped at its time limit (5.0 min)" in md
+    assert "| wgan-gp | 3 × 512 | 4.00 (1.00×) | 4.40 (1.10×) | 5.20 (1.30×) |" in md and "met (1.30×)" in md
+    assert "| dcgan | course | 78,000 | 0.77 | 8.67× |" in md and "not reached" in md
+    assert "| aug | 10000 | 17 | 8.00 / 8.10 | 7.2 % |" in md
+    with pytest.raises(SystemExit, match="usage"):
+        report.main([str(tmp_path)])

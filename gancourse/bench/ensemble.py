@@ -20,7 +20,7 @@ from unittest import mock
 import torch
 
 from gancourse import data, defaults, ensemble, losses, nets
-from gancourse.bench.cli import device_name, int_at_least
+from gancourse.bench.cli import device_name, int_at_least, write_json
 from gancourse.train import train
 from gancourse.training import fastpath
 from gancourse.validation import check_device, check_int
@@ -159,11 +159,15 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--steps", type=int_at_least(1), help="timed generator steps (default 200 on a GPU, 10 on a CPU)")
     p.add_argument("--warmup", type=int_at_least(1), help="steps before them (default 20 on a GPU, 3 on a CPU)")
     p.add_argument("--repeats", type=int_at_least(1), default=3, help="measurements; the fastest counts (3)")
+    p.add_argument("--json", metavar="OUT", help="also write the report as JSON to OUT")
     args = p.parse_args(argv)
     report = run(args.ks, args.widths, args.objectives, device=args.device, steps=args.steps, warmup=args.warmup,
                  repeats=args.repeats, verbose=True)  # fmt: skip
     print()
     print(format_report(report))
+    if args.json:
+        write_json(report, args.json)
+        print(f"\nwrote {args.json}")
     return report
 
 
