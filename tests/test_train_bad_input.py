@@ -116,6 +116,18 @@ def test_resuming_with_other_settings_is_refused_with_the_differences_listed(tmp
     assert torch.equal(params(G, D), before)  # nothing was loaded or trained
 
 
+@pytest.mark.parametrize("saved", [{"G": {}}, [1, 2]], ids=["a saved generator", "a list"])
+def test_resuming_from_a_file_train_did_not_write_names_it(tmp_path, saved):
+    """A checkpoint path that holds something else (a plain saved G's state) is named, not a KeyError('meta')."""
+    path = tmp_path / "dcgan.pt"
+    torch.save(saved, path)
+    G, D = make(1)
+    before = params(G, D).clone()
+    with pytest.raises(ValueError, match=r"dcgan.pt is not a checkpoint of train\(\) \(it has no meta.*resume=False"):
+        train(G, D, RING, steps=3, batch_size=16, checkpoint=path, progress=False)
+    assert torch.equal(params(G, D), before)
+
+
 def test_force_resumes_with_the_settings_given_now(tmp_path, capsys):
     _, _, first = checkpointed(tmp_path / "c.pt")
     seen = {}

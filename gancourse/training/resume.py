@@ -92,6 +92,13 @@ def save(path: Path, state, run, hooks, meta: dict) -> None:
 def restore(path: Path, state, run, hooks, meta: dict, *, force: bool = False) -> None:
     """Load the checkpoint at ``path`` into the nets, optimisers, generators, hooks and run; refuse other settings."""
     ckpt = load_checkpoint(path, map_location=state.device)
+    entries = ckpt if isinstance(ckpt, dict) else {}
+    missing = [k for k in ("meta", "G", "D", "opt_G", "opt_D", "rng", "step") if k not in entries]
+    if missing:
+        raise ValueError(
+            f"{path} is not a checkpoint of train() (it has no {', '.join(missing)}): "
+            "give train() another checkpoint path, or pass resume=False to train from scratch and overwrite it"
+        )
     changed = differences(ckpt["meta"], meta)
     if changed and not force:
         raise ValueError(
