@@ -24,7 +24,7 @@ from torch import nn
 from gancourse import defaults, losses
 from gancourse.dcgan import IMAGE_SHAPE, DCGANDiscriminator, DCGANGenerator, dcgan_init_
 from gancourse.nets import MLPDiscriminator, MLPGenerator, check_shape
-from gancourse.runtime import budget
+from gancourse.runtime import budget, train_steps
 from gancourse.validation import check_batch, check_int, check_labels, check_number
 
 N_DIGITS = 10
@@ -338,4 +338,4 @@ def mnist_recipe(**overrides):
     recipe = defaults.CONDITIONAL_MNIST
     nets = {**budget(**recipe["nets"]), **overrides}
     G, D, objective = mnist_cgan(**nets)
-    return G, D, objective, {"steps": budget(**recipe["steps"]), **recipe["train"]}
+    return G, D, objective, {"steps": train_steps(**recipe["steps"]), **recipe["train"]}

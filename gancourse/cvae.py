@@ -37,7 +37,7 @@ from gancourse import defaults, losses
 from gancourse.conditional import N_DIGITS, ConditionalMLPGenerator, LabelCode
 from gancourse.dcgan import IMAGE_SHAPE
 from gancourse.nets import MLPDiscriminator, activation_layer
-from gancourse.runtime import budget
+from gancourse.runtime import train_steps
 from gancourse.validation import check_batch, check_int, check_labels, check_number
 
 
@@ -271,4 +271,4 @@ def mnist_recipe(plain: bool = False):
     weights = dict(recipe["objective"])
     if plain:
         weights.update(adv_weight=0.0, cls_weight=0.0)
-    return G, D, CVAEGANObjective(**weights), {"steps": budget(**recipe["steps"]), **recipe["train"]}
+    return G, D, CVAEGANObjective(**weights), {"steps": train_steps(**recipe["steps"]), **recipe["train"]}

@@ -44,7 +44,11 @@ class Hook:
         """Called once before the first step (after a resume too)."""
 
     def d_inputs(self, x_real, x_fake, state: TrainState):
-        """Transform what D sees in its own step (e.g. instance noise)."""
+        """Transform what D sees in its own step, in D's loss (e.g. instance noise)."""
+        return x_real, x_fake
+
+    def g_inputs(self, x_real, x_fake, state: TrainState):
+        """Transform what D sees in G's step, in G's loss (instance noise again: both players see noisy samples)."""
         return x_real, x_fake
 
     def d_penalty(self, state: TrainState) -> torch.Tensor | None:
@@ -68,7 +72,7 @@ class Hook:
         pass
 
 
-STEERING = ("d_inputs", "d_penalty", "g_penalty", "after_d_step", "state_dict")
+STEERING = ("d_inputs", "g_inputs", "d_penalty", "g_penalty", "after_d_step", "state_dict")
 
 
 def steers(hook: Hook) -> bool:

@@ -19,7 +19,11 @@ from gancourse.validation import check_int, check_number, check_positive
 
 
 class InstanceNoise(Hook):
-    """Add N(0, std_t^2) noise to D's real and fake inputs; std_t decays linearly from ``std`` to 0."""
+    """Add N(0, std_t^2) noise to the real and fake samples D sees, in D's loss and in G's loss alike.
+
+    Sønderby et al. 2017: D and G both play on the noisy distributions, real + noise against G(z) + noise.
+    std_t decays linearly from ``std`` at the first step to 0 after ``anneal_steps`` (default: the whole run).
+    """
 
     needs_host = True  # std_t follows the step counter, a Python int
 
@@ -36,6 +40,9 @@ class InstanceNoise(Hook):
         noise_r = torch.randn(x_real.shape, generator=state.generator, device=x_real.device)
         noise_f = torch.randn(x_fake.shape, generator=state.generator, device=x_fake.device)
         return x_real + std * noise_r, x_fake + std * noise_f
+
+    def g_inputs(self, x_real, x_fake, state: TrainState):
+        return self.d_inputs(x_real, x_fake, state)  # fresh noise of the same std_t: G is judged on noisy fakes
 
 
 class HistoricalAveraging(Hook):

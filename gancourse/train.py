@@ -93,8 +93,11 @@ def draws(
       5. the objective's own draws (WGAN-GP's alpha, the CVAE-GAN's eps), critic's then generator's,
          as ``d:name`` and ``g:name``.
     Inside the step come, for each critic step in turn, a sampler's batch (data given as a sampler), then
-    the hooks' draws (instance noise), then any draw of the loss's own (``generator=``). Dropout draws from
-    torch.s global generator, which checkpoints save as well. tests/test_loop_contract.py holds this contract.
+    the hooks' draws for D's loss (``d_inputs``: instance noise), then any draw of the loss's own
+    (``generator=``); then, in G's step, the hooks' draws for G's loss (``g_inputs``: instance noise again,
+    on the last critic batch and G's fakes). A hook that does not override ``g_inputs`` draws nothing there.
+    Dropout draws from torch's global generator, which checkpoints save as well.
+    tests/test_loop_contract.py holds this contract.
     An ensemble of K ``members`` draws the same tensors, in the same order, with a member axis K in front of
     the batch axis B: idx (n_critic, K, B), z_d (n_critic, K, B, latent_dim), z_g (K, B, latent_dim), and the
     objective's draws (asked for with ``members=K``); a sampler gives K * B samples per critic step.
@@ -150,7 +153,7 @@ def make_step(state, objective, real_batch, hooks, *, n_critic: int, labelled=Fa
             with torch.no_grad():
                 x_fake = fake(d["z_d"][k], y_fake)  # (B, ...): D's step sends no gradient into G
             seen_real, seen_fake = x_real, x_fake
-            for h in hooks:  # what D sees (e.g. instance noise)
+            for h in hooks:  # what D sees in its own loss (e.g. instance noise)
                 seen_real, seen_fake = h.d_inputs(seen_real, seen_fake, state)
             out = objective.d_loss(
                 D, seen_real, seen_fake, generator=state.generator, **extra(d, "d:", k, y_real, y_fake)
@@ -169,7 +172,10 @@ def make_step(state, objective, real_batch, hooks, *, n_critic: int, labelled=Fa
         # ---------------------------------------------------------------------------------------------------
         y_fake = d["y_g"] if labelled else None
         x_fake = fake(d["z_g"], y_fake)  # (B, ...), with gradients into G this time
-        out = objective.g_loss(D, x_fake, x_real, **extra(d, "g:", None, y_real, y_fake))
+        seen_real, seen_fake = x_real, x_fake
+        for h in hooks:  # what D sees in G's loss (instance noise again)
+            seen_real, seen_fake = h.g_inputs(seen_real, seen_fake, state)
+        out = objective.g_loss(D, seen_fake, seen_real, **extra(d, "g:", None, y_real, y_fake))
         loss_g, g_logged = out if isinstance(out, tuple) else (out, {})
         loss_g = _plus(loss_g, [h.g_penalty(state) for h in hooks], shape, "g")
         opt_G.zero_grad(set_to_none=True)

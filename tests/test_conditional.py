@@ -407,3 +407,15 @@ def test_the_recipes_build_for_every_profile(name):
     G, D, objective, kw = cvae.mnist_recipe(plain=True)
     assert objective.adv_weight == objective.cls_weight == 0 and G.latent_dim == 8
     assert cvae.mnist_recipe()[2].adv_weight > 0
+
+
+def test_a_dry_run_cuts_the_recipes_training_lengths(monkeypatch):
+    from gancourse import cvae, defaults, runtime
+
+    runtime.set_profile("gpu")  # the autouse fixture restores the automatic choice
+    monkeypatch.setenv("GANCOURSE_DRYRUN", "1")
+    assert C.mnist_recipe()[3]["steps"] == defaults.CONDITIONAL_MNIST["steps"]["fast"] == 200
+    assert cvae.mnist_recipe()[3]["steps"] == defaults.CVAE_GAN_MNIST["steps"]["fast"] == 200
+    assert C.mnist_recipe()[3]["steps"] <= runtime.DRY_RUN_MAX_STEPS
+    monkeypatch.setenv("GANCOURSE_DRYRUN", "0")
+    assert C.mnist_recipe()[3]["steps"] == 10000 and cvae.mnist_recipe()[3]["steps"] == 10000

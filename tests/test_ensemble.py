@@ -153,7 +153,8 @@ def test_members_compute_what_separate_runs_compute(name, monkeypatch):
 
 
 class RecordedNoise(techniques.InstanceNoise):
-    """Instance noise that also keeps the noise it added (drawn again from the same generator state)."""
+    """Instance noise that also keeps the noise it added (drawn again from the same generator state), in D's
+    loss and in G's loss alike."""
 
     def __init__(self, std):
         super().__init__(std)
@@ -189,6 +190,7 @@ def test_instance_noise_in_an_ensemble_is_each_members_own(monkeypatch):
     noise = RecordedNoise(0.3)
     G, D, run, _, recorded = train_ensemble(recipe, monkeypatch, hooks=[noise])
     assert noise.noise[0][0].shape == (K, B, 2)  # one draw per member and sample
+    assert len(noise.noise) == 2 * STEPS  # every step: D's loss, then G's loss (g_inputs calls d_inputs)
     separate = [separate_run(recipe, k, recorded, hooks=[GivenNoise(0.3, noise.noise, k)]) for k in range(K)]
     assert_members_match(G, D, run, separate)
 

@@ -5,10 +5,13 @@ Checkpoints and the captured CUDA step rely on the order in which a step draws i
 the way a tutorial would write them, so the course's loop and the readable version can never drift apart.
 """
 
+import copy
+
 import pytest
 import torch
 
 from gancourse import conditional, data, losses, nets, techniques
+from gancourse.hooks import Hook
 from gancourse.train import draws, train
 from gancourse.wasserstein import WGANGPObjective, gradient_penalty
 
@@ -55,32 +58,79 @@ def test_an_ensembles_draws_add_a_member_axis_in_the_same_order():
 
 
 class Record(losses.GANObjective):
-    """The GAN objective, recording the real batches D is shown."""
+    """The GAN objective, recording what D is shown: the real batches of D's loss, the samples of G's loss."""
 
     def __init__(self):
         super().__init__()
-        self.real = []
+        self.real, self.g_seen = [], []
 
     def d_loss(self, D, x_real, x_fake, generator=None):
         self.real.append(x_real.clone())
         return super().d_loss(D, x_real, x_fake)
 
+    def g_loss(self, D, x_fake, x_real):
+        self.g_seen.append((x_real.detach().clone(), x_fake.detach().clone()))
+        return super().g_loss(D, x_fake, x_real)
+
+
+class GeneratorState(Hook):
+    """Keeps the loop's generator state after every step (a hook that watches)."""
+
+    def __init__(self):
+        self.states = []
+
+    def after_step(self, state):
+        self.states.append(state.generator.get_state())
+
 
 def test_a_samplers_batches_and_the_hooks_noise_come_after_the_steps_draws():
-    """Inside a step, critic step by critic step: the sampler's batch, then the hooks' draws (instance noise)."""
+    """Inside a step, critic step by critic step: the sampler's batch, then the hooks' draws (instance noise);
+    then G's step: the hooks' draws for G's loss (instance noise on the last critic batch, then on G's fakes)."""
     torch.manual_seed(0)
     G, D = nets.toy_gan(hidden=8, depth=1)
-    objective, std = Record(), 0.5
+    G_before = copy.deepcopy(G)  # D's steps leave G alone: G's step makes its fakes with these weights
+    objective, std, watch = Record(), 0.5, GeneratorState()
     noise = techniques.InstanceNoise(std, anneal_steps=10**9)  # practically constant: std_t = std at step 0
     train(G, D, lambda n, g: data.sample_ring(n, generator=g), steps=1, n_critic=2, batch_size=5,
-          objective=objective, hooks=[noise], seed=4, progress=False)  # fmt: skip
+          objective=objective, hooks=[noise, watch], seed=4, progress=False)  # fmt: skip
     gen = torch.Generator().manual_seed(4)
-    torch.randn(2, 5, 2, generator=gen), torch.randn(5, 2, generator=gen)  # z_d, z_g
+    torch.randn(2, 5, 2, generator=gen)  # z_d
+    z_g = torch.randn(5, 2, generator=gen)
     for k in range(2):
         x_real = data.sample_ring(5, generator=gen)  # critic step k's batch
         noise_real = torch.randn(5, 2, generator=gen)  # then the hook's noise for the real batch ...
         torch.randn(5, 2, generator=gen)  # ... and for the fakes
         torch.testing.assert_close(objective.real[k], x_real + std * noise_real, rtol=0, atol=0)
+    noise_real, noise_fake = torch.randn(5, 2, generator=gen), torch.randn(5, 2, generator=gen)  # G's step
+    ((g_real, g_fake),) = objective.g_seen
+    torch.testing.assert_close(g_real, x_real + std * noise_real, rtol=0, atol=0)  # the last critic batch, noisy
+    with torch.no_grad():
+        torch.testing.assert_close(g_fake, G_before(z_g) + std * noise_fake, rtol=0, atol=0)  # noisy fakes
+    assert torch.equal(watch.states[0], gen.get_state())  # and nothing else was drawn
+
+
+class DOnlyNoise(techniques.InstanceNoise):
+    """Instance noise in D's loss only (the course's loop before G's step had a hook point)."""
+
+    g_inputs = Hook.g_inputs
+
+
+def test_a_hook_without_g_inputs_draws_nothing_in_gs_step():
+    """A hook that only transforms D's own inputs leaves G's loss the clean samples and draws nothing there."""
+    torch.manual_seed(0)
+    G, D = nets.toy_gan(hidden=8, depth=1)
+    G_before = copy.deepcopy(G)
+    objective, watch = Record(), GeneratorState()
+    train(G, D, RING, steps=1, n_critic=1, batch_size=5, objective=objective,
+          hooks=[DOnlyNoise(0.5, anneal_steps=10**9), watch], seed=4, progress=False)  # fmt: skip
+    gen = torch.Generator().manual_seed(4)
+    d = draws(gen, "cpu", n_data=len(RING), batch_size=5, n_critic=1, latent_dim=2)()
+    torch.randn(5, 2, generator=gen), torch.randn(5, 2, generator=gen)  # D's step: noise for real, for fake
+    ((g_real, g_fake),) = objective.g_seen
+    assert torch.equal(g_real, RING[d["idx"][0]])  # clean
+    with torch.no_grad():
+        assert torch.equal(g_fake, G_before(d["z_g"]))
+    assert torch.equal(watch.states[0], gen.get_state())
 
 
 def plain_loop(G, D, x, *, steps, batch_size, n_critic, lr, betas, seed, gp_weight=None):
