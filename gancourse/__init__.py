@@ -17,7 +17,7 @@ Modules are named by concept, one idea each, in layers that import downward only
 Apart from the lessons: bench/ (``python -m gancourse.bench``, how fast the loop trains; ``.ensemble``, ensembles).
 """
 
-from gancourse.runtime import budget, env_report, get_device, profile, seed_everything, set_profile
+from gancourse.runtime import budget, claim, env_report, get_device, profile, seed_everything, set_profile, train_steps
 
-__all__ = ["budget", "env_report", "get_device", "profile", "seed_everything", "set_profile"]
+__all__ = ["budget", "claim", "env_report", "get_device", "profile", "seed_everything", "set_profile", "train_steps"]
 __version__ = "0.1.0"

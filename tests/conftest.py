@@ -15,10 +15,11 @@ def root() -> Path:
 
 @pytest.fixture(autouse=True)
 def _fresh_runtime_state(monkeypatch):
-    """Each test starts with no profile override and no remembered network failure."""
+    """Each test starts with no profile override, no dry run and no remembered network failure."""
     from gancourse import data, runtime
 
     monkeypatch.setattr(runtime, "_override", None)
+    monkeypatch.delenv("GANCOURSE_DRYRUN", raising=False)
     monkeypatch.setattr(data, "_network_failure", None)
 
 

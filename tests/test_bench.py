@@ -126,3 +126,20 @@ def test_the_ensemble_bench_reports_a_step_time_for_every_size(capsys):
     with pytest.raises(SystemExit):
         ensemble_bench.main(["--device", "tpu"])
     assert "argument --device" in capsys.readouterr().err
+
+
+def test_course_threads_is_what_the_course_loop_trains_on():
+    from gancourse import dcgan
+
+    small = dcgan.dcgan(latent_dim=100, g_width=32, d_width=16)  # lecture 08's cpu profile: under a million parameters
+    large = dcgan.dcgan(latent_dim=100, g_width=128, d_width=64)  # its gpu profile: 1.9 million
+    with bench.threads(2):
+        assert bench.course_threads("cpu", *small) == 1
+        assert bench.course_threads("cpu", *large) == 2
+        assert torch.get_num_threads() == 2
+        with bench.threads(1):
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+    with pytest.raises(ValueError, match="n must be >= 1"):
+        with bench.threads(0):
+            pass

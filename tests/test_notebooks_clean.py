@@ -12,7 +12,6 @@ ALL = notebooks.course_notebooks(ROOT)
 LECTURES = sorted((ROOT / "notebooks").glob("*.ipynb"))
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 BADGE = re.compile(r"https://colab\.research\.google\.com/github/gancourse/gancourse/blob/main/([\w/.-]+\.ipynb)")
-INSTALL = '%pip install -q --no-deps "gancourse @ git+https://github.com/gancourse/gancourse"'
 
 
 def ids(p):
@@ -38,9 +37,9 @@ def test_skeleton(path):
     folder = "notebooks" if path.parent.name == "notebooks" else "exercises"  # students open the exercise copy
     assert badge and badge.group(1) == f"{folder}/{path.name}", "the Colab badge must open this notebook's student copy"
     code = [c.source for c in nb.cells if c.cell_type == "code"]
-    installs = [s for s in code if re.search(r"^\s*[!%]pip", s, re.M)]
-    assert installs == [code[0]], "the only install is the guarded Colab cell, first among the code cells"
-    assert 'if "google.colab" in sys.modules:' in code[0] and INSTALL in code[0]
+    assert not [s for s in code if re.search(r"^\s*[!%]pip", s, re.M)], "no !pip or %pip cells"
+    installs = [s for s in code if re.search(r"\bpip\b", s)]
+    assert installs == [code[0]] == [notebooks.install_source()], "the only install is the first cell's"
     assert "seed_everything(" in code[1], "the setup cell seeds"
     for source in code:
         assert not re.search(r"['\"](/home|/root|/Users|C:\\\\)", source), "no absolute paths"

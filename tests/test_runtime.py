@@ -1,7 +1,9 @@
+import numpy as np
 import pytest
 import torch
 
-from gancourse import budget, env_report, get_device, profile, seed_everything, set_profile
+from gancourse import budget, claim, env_report, get_device, profile, seed_everything, set_profile, train_steps
+from gancourse.runtime import dry_run
 
 
 def test_seed_everything_reproduces_draws():
@@ -102,3 +104,92 @@ def test_env_report_is_one_line():
     line = env_report("cpu")
     assert "\n" not in line
     assert f"torch {torch.__version__}" in line and "profile cpu" in line and "device cpu" in line
+
+
+# ---- dry runs: the profile's code with training cut to a few steps (GANCOURSE_DRYRUN)
+
+
+@pytest.mark.parametrize("value, expected", [("", False), ("0", False), ("no", False), ("1", True), ("TRUE", True)])
+def test_dry_run_follows_the_environment(monkeypatch, value, expected):
+    monkeypatch.setenv("GANCOURSE_DRYRUN", value)
+    assert dry_run() is expected
+
+
+def test_a_misspelt_dry_run_is_refused(monkeypatch):
+    monkeypatch.setenv("GANCOURSE_DRYRUN", "please")
+    with pytest.raises(ValueError, match="GANCOURSE_DRYRUN.*please"):
+        dry_run()
+
+
+def test_train_steps_is_budget_until_a_dry_run_cuts_it(monkeypatch, capsys):
+    for name, expected in [("fast", 40), ("cpu", 1600), ("gpu", 30_000)]:
+        set_profile(name)
+        assert train_steps(fast=40, cpu=1600, gpu=30_000) == expected
+    assert train_steps(fast=40, cpu=1600) == 1600  # gpu defaults to the cpu length
+    monkeypatch.setenv("GANCOURSE_DRYRUN", "1")
+    assert train_steps(fast=40, cpu=1600, gpu=30_000) == 40  # the fast profile's length
+    assert train_steps(fast=40, cpu=1600, gpu=30_000, dry=8) == 8
+    assert "dry run: 8 training steps in place of the gpu profile's 30,000" in capsys.readouterr().out
+    assert budget(fast=256, cpu=1000, gpu=5000) == 5000, "sizes stay the profile's"
+
+
+@pytest.mark.parametrize(
+    "kwargs, err, match",
+    [
+        ({"fast": 1.5, "cpu": 2}, TypeError, "fast"),
+        ({"fast": 1, "cpu": -2}, ValueError, "cpu"),
+        ({"fast": 1, "cpu": 2, "gpu": True}, TypeError, "gpu"),
+        ({"fast": 1, "cpu": 2, "dry": -1}, ValueError, "dry"),
+    ],
+)
+def test_train_steps_rejects_bad_lengths(kwargs, err, match):
+    with pytest.raises(err, match=match):
+        train_steps(**kwargs)
+
+
+def test_a_dry_run_refuses_long_training(monkeypatch):
+    monkeypatch.setenv("GANCOURSE_DRYRUN", "1")
+    with pytest.raises(ValueError, match="dry=1000.*at most 200"):
+        train_steps(fast=1000, cpu=2000)
+    from gancourse import nets
+    from gancourse.train import train
+
+    G, D = nets.toy_gan(hidden=8, depth=1)
+    with pytest.raises(ValueError, match="steps=5000: a dry run.*train_steps"):
+        train(G, D, torch.randn(64, 2), steps=5000, progress=False)
+    assert train(G, D, torch.randn(64, 2), steps=3, batch_size=8, progress=False).steps == 3
+
+
+def test_claim_raises_in_a_real_run_and_reports_in_a_dry_run(monkeypatch, capsys):
+    claim(True, "holds")
+    claim(torch.tensor(True), "a one-element tensor")
+    claim(np.bool_(True), "a NumPy bool")
+    with pytest.raises(AssertionError, match="the score should rise"):
+        claim(False, "the score should rise")
+    monkeypatch.setenv("GANCOURSE_DRYRUN", "1")
+    claim(False, "the score should rise")
+    claim(True, "the loss should fall")
+    out = capsys.readouterr().out
+    assert "claim not judged (fails after a few steps): the score should rise" in out
+    assert "(holds after a few steps): the loss should fall" in out
+
+
+@pytest.mark.parametrize(
+    "args, err, match",
+    [
+        (("the score should rise", True), TypeError, "condition first"),
+        ((True, 3), TypeError, "message"),
+        ((0.5, "a float is not a truth value"), TypeError, "needs a bool, got float"),
+        ((torch.tensor([True, False]), "two values"), ValueError, "one truth value"),
+        (([True], "a list"), TypeError, "needs a bool, got list"),
+    ],
+)
+def test_claim_rejects_what_is_not_a_claim(args, err, match):
+    with pytest.raises(err, match=match):
+        claim(*args)
+
+
+def test_env_report_says_dry_run(monkeypatch):
+    monkeypatch.setenv("GANCOURSE_DRYRUN", "1")
+    set_profile("gpu")
+    assert "profile gpu (dry run: training cut to a few steps)" in env_report("cpu")

@@ -15,7 +15,9 @@ scores an exponential moving average of G's weights.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import sys
 import time
 
 import torch
@@ -53,22 +55,23 @@ def main(target: str, seed: int, steps: int, segment: int = 10_000, decay_from=N
             for group in opt.param_groups:
                 group["lr"] = lr
         t0 = time.perf_counter()
-        train(
-            G,
-            D,
-            x,
-            steps=seg,
-            objective=objective,
-            n_critic=cfg["n_critic"],
-            opt_G=opt_G,
-            opt_D=opt_D,
-            hooks=[average] if average else [],
-            batch_size=cfg["batch_size"],
-            seed=seed + 1000 * done,
-            progress=False,
-            device=device,
-            log_every=1000,
-        )
+        with contextlib.redirect_stdout(sys.stderr):  # the loop's one-line notes: stdout carries only the JSON lines
+            train(
+                G,
+                D,
+                x,
+                steps=seg,
+                objective=objective,
+                n_critic=cfg["n_critic"],
+                opt_G=opt_G,
+                opt_D=opt_D,
+                hooks=[average] if average else [],
+                batch_size=cfg["batch_size"],
+                seed=seed + 1000 * done,
+                progress=False,
+                device=device,
+                log_every=1000,
+            )
         seconds += time.perf_counter() - t0
         done += seg
         row = {"target": target, "seed": seed, "steps": done, "lr": lr, "seconds": round(seconds, 1)}

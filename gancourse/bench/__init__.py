@@ -13,8 +13,10 @@ from gancourse.bench.loops import (
     LOOPS,
     MODELS,
     Model,
+    course_threads,
     forever,
     resident_loop,
+    threads,
     tutorial_dataset,
     tutorial_loader,
     tutorial_loop,
@@ -22,6 +24,7 @@ from gancourse.bench.loops import (
 )
 from gancourse.bench.measure import run_benchmark, throughput, time_to_quality
 
-__all__ = ["EPOCH_IMAGES", "LOOP_LABELS", "LOOPS", "MODELS", "Model", "forever", "resident_loop", "tutorial_dataset"]
+__all__ = ["EPOCH_IMAGES", "LOOP_LABELS", "LOOPS", "MODELS", "Model", "course_threads", "forever", "resident_loop"]
+__all__ += ["threads", "tutorial_dataset"]
 __all__ += ["tutorial_loader", "tutorial_loop", "tutorial_transform", "format_report", "main", "write_json"]
 __all__ += ["run_benchmark", "throughput", "time_to_quality"]

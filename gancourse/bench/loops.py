@@ -5,12 +5,15 @@
   pinned memory on CUDA), each batch copied to the device, the losses' ``.item()`` logged every step;
 - ``resident_loop``: the same step with the whole data set on the device, batches by index from a
   per-epoch permutation, the losses kept on the device (no host sync in the timed steps), eager;
-- the course's one loop, gancourse.train.train (on CUDA, its fast path).
+- the course's one loop, gancourse.train.train (on CUDA, its fast path; on a CPU it trains networks under a
+  million parameters on one thread, gancourse.training.fastpath.cpu_threads: ``course_threads`` says how many,
+  and ``threads`` runs another loop on as many, so that a comparison can hold the thread count equal).
 notebooks/08_dcgan.ipynb reads the first two and times all three.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import os
 import tempfile
@@ -24,6 +27,8 @@ from torch import nn
 from gancourse import data, dcgan, defaults
 from gancourse.losses import GANObjective
 from gancourse.train import adam
+from gancourse.training.fastpath import cpu_threads
+from gancourse.validation import check_device, check_int
 from gancourse.wasserstein import WGANGPObjective
 
 EPOCH_IMAGES = 60_000  # MNIST's training set: an epoch is ceil(60,000 / batch_size) generator steps
@@ -167,3 +172,20 @@ def resident_loop(G, D, x, *, steps: int, batch_size: int, objective, opt_G, opt
         opt_G.step()
         logged.append(torch.stack([loss_d.detach(), loss_g.detach()]))  # stays on the device
     return torch.stack(logged)  # (steps, 2)
+
+
+def course_threads(device, *nets: nn.Module) -> int:
+    """How many CPU threads the course's loop trains ``nets`` on, on ``device`` (torch's count off the CPU)."""
+    with cpu_threads(check_device(device), *nets):
+        return torch.get_num_threads()
+
+
+@contextlib.contextmanager
+def threads(n: int):
+    """Run the block on ``n`` CPU threads (torch.set_num_threads), then restore the count."""
+    n, before = check_int(n, "n", 1), torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

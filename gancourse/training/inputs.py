@@ -19,6 +19,7 @@ from torch import nn
 from gancourse.ensemble import members_of
 from gancourse.hooks import Hook
 from gancourse.losses import GANObjective
+from gancourse.runtime import DRY_RUN_MAX_STEPS, dry_run
 from gancourse.training.log import LOSS_BOUND
 from gancourse.validation import (
     check_batch,
@@ -130,6 +131,11 @@ def _check_sizes(steps, batch_size, n_critic, log_every, snapshot_every, snapsho
         "snapshot_n": check_int(snapshot_n, "snapshot_n", 1),
     }
     sizes["snapshot_every"] = None if snapshot_every is None else check_int(snapshot_every, "snapshot_every", 1)
+    if dry_run() and sizes["steps"] > DRY_RUN_MAX_STEPS:  # a length the dry run did not cut would train for hours
+        raise ValueError(
+            f"steps={sizes['steps']}: a dry run ($GANCOURSE_DRYRUN) trains at most {DRY_RUN_MAX_STEPS} steps; "
+            "take training lengths from gancourse.train_steps(fast=..., cpu=..., gpu=...), which cuts them"
+        )
     return sizes
 
 
