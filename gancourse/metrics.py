@@ -13,7 +13,9 @@
   always, the high-quality share and the balance: the reverse KL of the nearest-mode shares of ALL samples to
   uniform (defined for any sample set; the papers' KL over high-quality samples only is ``reverse_kl_hq``, None
   when there is none). ``coverage_baselines`` gives the rows every coverage table carries: real data, real data
-  blurred, a uniform square and one Gaussian.
+  blurred, a uniform square and one Gaussian. Every toy function takes ``normalised=True`` for the toys as the
+  WGAN-GP authors' code scales them (data.toy_mixture: the ring / 1.414, the grid / 2.828): modes and std scale
+  together, so the rule, and what it says of a sample set scaled with them, does not change.
 - Classifier score: the Inception Score of Salimans et al. (2016), exp(E_x KL(p(y|x) || p(y))),
   with the course's MNIST classifier (gancourse.classifier) in place of Inception: 10 for
   confident, balanced digits, 1 for a single repeated digit.
@@ -123,34 +125,32 @@ def mode_coverage(samples, modes, std: float, *, capture_share: float = CAPTURE_
     }
 
 
-def ring_coverage(samples) -> dict:
-    """mode_coverage on the 8-Gaussian ring (radius 2, std 0.02) for samples (N, 2); use N_EVAL = 2,500."""
-    return mode_coverage(_as_points(samples, "samples", 2), data.ring_modes(), data.RING_STD)
+def ring_coverage(samples, *, normalised: bool = False) -> dict:
+    """mode_coverage on the 8-Gaussian ring (radius 2, std 0.02; ``normalised``: both / 1.414, data.toy_mixture)
+    for samples (N, 2); use N_EVAL = 2,500."""
+    return mode_coverage(_as_points(samples, "samples", 2), *data.toy_mixture("ring", normalised=normalised))
 
 
-def grid_coverage(samples) -> dict:
-    """mode_coverage on the 25-Gaussian grid ({-4,...,4}^2, std 0.05) for samples (N, 2); use N_EVAL = 2,500."""
-    return mode_coverage(_as_points(samples, "samples", 2), data.grid_modes(), data.GRID_STD)
+def grid_coverage(samples, *, normalised: bool = False) -> dict:
+    """mode_coverage on the 25-Gaussian grid ({-4,...,4}^2, std 0.05; ``normalised``: both / 2.828,
+    data.toy_mixture) for samples (N, 2); use N_EVAL = 2,500."""
+    return mode_coverage(_as_points(samples, "samples", 2), *data.toy_mixture("grid", normalised=normalised))
 
 
-TOYS = {"ring": (data.ring_modes, data.RING_STD), "grid": (data.grid_modes, data.GRID_STD)}
 BLUR = 10.0  # the blurred baseline: real data with each mode's std times this (4.4% high quality)
 
 
-def _toy(target: str) -> tuple[torch.Tensor, float]:
-    if target not in TOYS:
-        raise ValueError(f"target must be 'ring' or 'grid', got {target!r}")
-    return TOYS[target][0](), TOYS[target][1]
-
-
-def baseline_samples(target: str, n: int = N_EVAL, *, seed: int = 0) -> dict[str, torch.Tensor]:
+def baseline_samples(
+    target: str, n: int = N_EVAL, *, seed: int = 0, normalised: bool = False
+) -> dict[str, torch.Tensor]:
     """The samplers every coverage table of ``target`` ('ring' or 'grid') sets a model against: name -> (n, 2).
 
     real data; real data blurred (each mode's std times BLUR); uniform on the modes' bounding square widened by
     an eighth ([-4.5, 4.5]^2 for the grid, [-2.25, 2.25]^2 for the ring); one Gaussian with the mixture's mean
-    and covariance (the best single-Gaussian fit by maximum likelihood).
+    and covariance (the best single-Gaussian fit by maximum likelihood). ``normalised``: the toys as the WGAN-GP
+    authors' code scales them (data.toy_mixture); every sampler scales with the modes.
     """
-    modes, std = _toy(target)
+    modes, std = data.toy_mixture(target, normalised=normalised)
     n = _count(n, "n", 1)
     gen = torch.Generator().manual_seed(_count(seed, "seed", 0))
     half = 1.125 * modes.abs().max()
@@ -164,10 +164,11 @@ def baseline_samples(target: str, n: int = N_EVAL, *, seed: int = 0) -> dict[str
     }
 
 
-def coverage_baselines(target: str, n: int = N_EVAL, *, seed: int = 0) -> dict[str, dict]:
-    """mode_coverage of each of baseline_samples(target, n, seed=seed): name -> coverage dict."""
-    modes, std = _toy(target)
-    return {name: mode_coverage(x, modes, std) for name, x in baseline_samples(target, n, seed=seed).items()}
+def coverage_baselines(target: str, n: int = N_EVAL, *, seed: int = 0, normalised: bool = False) -> dict[str, dict]:
+    """mode_coverage of each of baseline_samples(target, n, seed=seed, normalised=normalised): name -> coverage."""
+    modes, std = data.toy_mixture(target, normalised=normalised)
+    samples = baseline_samples(target, n, seed=seed, normalised=normalised)
+    return {name: mode_coverage(x, modes, std) for name, x in samples.items()}
 
 
 def coverage_table(rows: dict) -> str:

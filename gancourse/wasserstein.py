@@ -1,8 +1,11 @@
-"""WGAN's weight clipping and WGAN-GP's gradient penalty, as options of the one loop.
+"""WGAN's weight clipping, WGAN-GP's gradient penalty and the zero-centred R1 penalty, as options of the one loop.
 
 Arjovsky, Chintala & Bottou 2017 (WGAN: a 1-Lipschitz critic by clipping every weight to [-c, c]);
 Gulrajani et al. 2017 (WGAN-GP: penalise (||grad D(x_hat)||_2 - 1)^2 on random interpolates
-x_hat). Taught in notebooks/06_wgan.ipynb and 07_wgan_gp.ipynb; defaults in gancourse.defaults.
+x_hat); Mescheder, Geiger & Nowozin 2018 (R1: penalise gamma/2 ||grad D(x)||^2 on real samples, centred at 0, which
+makes the GAN converge locally where the one-centred penalty does not: lecture 03's Dirac-GAN). Taught in
+notebooks/06_wgan.ipynb and 07_wgan_gp.ipynb; defaults in gancourse.defaults. A penalty weight is one number, or
+one per member of an ensemble (gancourse.ensemble): settings that share an architecture train as one ensemble.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import torch
 
 from gancourse.ensemble import members_of
 from gancourse.hooks import Hook, TrainState
-from gancourse.losses import wgan_critic_loss, wgan_g_loss
+from gancourse.losses import GANObjective, d_loss, wgan_critic_loss, wgan_g_loss
 from gancourse.validation import check_number, check_positive
 
 
@@ -119,14 +122,67 @@ def gradient_penalty(
     return (norm - 1).pow(2).mean(dim=-1)
 
 
+def r1_penalty(D: torch.nn.Module, x_real: torch.Tensor) -> torch.Tensor:
+    """E ||grad_x D(x)||_2^2 over the real samples x: R1 (Mescheder et al. 2018), differentiable in D's weights.
+
+    Zero-centred and on the data only: it asks D to be flat where the data is. The squared norm is taken per
+    sample over all non-batch dimensions. For an ensemble D of K (gancourse.ensemble) x_real is (K, N, ...) and the
+    result one penalty per member (K,).
+    """
+    if not isinstance(x_real, torch.Tensor):
+        raise TypeError(f"x_real must be a torch.Tensor, got {type(x_real).__name__}")
+    b = 1 if members_of(D) is None else 2  # the batch axes: (N,), or (K, N) for an ensemble
+    if x_real.ndim <= b or 0 in x_real.shape[:b]:
+        want = "(N, ...)" if b == 1 else "(K, N, ...) for an ensemble"
+        raise ValueError(f"x_real must be a non-empty batch {want}, got shape {tuple(x_real.shape)}")
+    x = x_real.detach().requires_grad_(True)  # (N, ...)
+    (grad,) = torch.autograd.grad(D(x).sum(), x, create_graph=True)  # (N, ...)
+    return grad.flatten(start_dim=b).pow(2).sum(dim=-1).mean(dim=-1)  # no square root: finite at a zero gradient
+
+
+def penalty_weights(value, name: str) -> float | tuple[float, ...]:
+    """A penalty's weight: one number >= 0 for every member, or a list of them, one per member of an ensemble."""
+    if isinstance(value, (list, tuple)):
+        if len(value) == 0:
+            raise ValueError(f"{name} must be a number, or one number per member of an ensemble; got an empty list")
+        return tuple(check_number(v, f"{name}[{i}]", 0) for i, v in enumerate(value))
+    return check_number(value, name, 0)
+
+
+class _Weighted:
+    """weight * penalty, for one weight or one per member; the per-member weights are a tensor made once per device
+    (the first, eager step makes it: a captured step then only reads it)."""
+
+    def __init__(self, weight, name: str):
+        self.weight, self.name, self._tensors = penalty_weights(weight, name), name, {}
+
+    def __call__(self, penalty: torch.Tensor) -> torch.Tensor:
+        if isinstance(self.weight, float):
+            return self.weight * penalty
+        if penalty.shape != (len(self.weight),):
+            got = "one critic, not an ensemble" if penalty.ndim == 0 else f"an ensemble of {len(penalty)}"
+            raise ValueError(f"{self.name} has {len(self.weight)} values, one per member, but the critic is {got}")
+        key = (penalty.device, penalty.dtype)
+        if key not in self._tensors:
+            self._tensors[key] = torch.tensor(self.weight, dtype=penalty.dtype).to(penalty.device)  # (K,)
+        return self._tensors[key] * penalty
+
+    def __repr__(self) -> str:
+        return repr(list(self.weight) if isinstance(self.weight, tuple) else self.weight)
+
+
 class WGANGPObjective:
-    """WGAN-GP (Gulrajani et al. 2017): critic loss E f(fake) - E f(real) + gp_weight * penalty."""
+    """WGAN-GP (Gulrajani et al. 2017): critic loss E f(fake) - E f(real) + gp_weight * penalty.
+
+    ``gp_weight`` may be a list, one weight per member of an ensemble: several weights train as one ensemble.
+    """
 
     name = "wgan-gp"
     loss_bound = 1e6  # critic scores are unbounded by design; a critic loss past 1e6 means the run blew up
 
-    def __init__(self, gp_weight: float = 10.0):
-        self.gp_weight = check_number(gp_weight, "gp_weight", 0)
+    def __init__(self, gp_weight: float | list[float] = 10.0):
+        self._weighted = _Weighted(gp_weight, "gp_weight")
+        self.gp_weight = self._weighted.weight
 
     def draws(self, batch_size: int, n_critic: int, latent_dim: int, generator: torch.Generator, device, members=None):
         """alpha (n_critic, B) uniform on [0, 1): each critic step's interpolation fractions, drawn with the loop's
@@ -138,11 +194,33 @@ class WGANGPObjective:
     def d_loss(self, D, x_real: torch.Tensor, x_fake: torch.Tensor, generator=None, alpha=None):
         real, fake = D(x_real), D(x_fake)
         gp = gradient_penalty(D, x_real, x_fake, generator=generator, alpha=alpha)
-        loss = wgan_critic_loss(real, fake) + self.gp_weight * gp
+        loss = wgan_critic_loss(real, fake) + self._weighted(gp)
         return loss, {"wasserstein": (real.mean(dim=-1) - fake.mean(dim=-1)).detach(), "gp": gp.detach()}
 
     def g_loss(self, D, x_fake: torch.Tensor, x_real: torch.Tensor) -> torch.Tensor:
         return wgan_g_loss(D(x_fake))
 
     def __repr__(self) -> str:
-        return f"WGANGPObjective(gp_weight={self.gp_weight})"
+        return f"WGANGPObjective(gp_weight={self._weighted!r})"
+
+
+class R1Objective(GANObjective):
+    """The GAN with R1 (Mescheder et al. 2018): D's loss plus gamma/2 * E_real ||grad D||^2; G's loss unchanged.
+
+    ``gamma`` may be a list, one per member of an ensemble; ``g_loss`` and ``real_label`` as in GANObjective.
+    """
+
+    name = "gan-r1"
+
+    def __init__(self, gamma: float | list[float] = 1.0, g_loss: str = "non-saturating", real_label: float = 1.0):
+        super().__init__(g_loss, real_label)
+        self._weighted = _Weighted(gamma, "gamma")
+        self.gamma = self._weighted.weight
+
+    def d_loss(self, D, x_real: torch.Tensor, x_fake: torch.Tensor, generator=None):
+        r1 = r1_penalty(D, x_real)
+        loss = d_loss(D(x_real), D(x_fake), self.real_label) + 0.5 * self._weighted(r1)
+        return loss, {"r1": r1.detach()}
+
+    def __repr__(self) -> str:
+        return f"R1Objective(gamma={self._weighted!r}, g_loss={self.g_kind!r}, real_label={self.real_label})"

@@ -44,6 +44,32 @@ def test_toy_samples_are_seeded_and_spread_over_all_modes(sampler, modes, std):
     torch.testing.assert_close(sampler(100, generator=g), sampler(100, seed=3))
 
 
+@pytest.mark.parametrize(
+    "target, sampler, divisor", [("ring", data.sample_ring, 1.414), ("grid", data.sample_grid, 2.828)]
+)
+def test_normalised_toys_are_the_toys_divided_as_gan_toy_py_divides_them(target, sampler, divisor):
+    modes, std = data.toy_mixture(target, normalised=True)
+    plain_modes, plain_std = data.toy_mixture(target)
+    torch.testing.assert_close(modes, plain_modes / divisor, rtol=0, atol=0)
+    assert std == plain_std / divisor and data.NORMALISE[target] == divisor
+    x, plain = sampler(4000, seed=5, normalised=True), sampler(4000, seed=5)
+    torch.testing.assert_close(x, plain / divisor, rtol=1e-6, atol=1e-6)  # the same draws, scaled
+    assert torch.equal(plain, sampler(4000, seed=5, normalised=False))  # the default is the protocol's scale
+    hq = (torch.cdist(x, modes).min(dim=1).values <= 3 * std).float().mean().item()
+    assert abs(hq - (1 - math.exp(-4.5))) < 0.01
+    if target == "ring":
+        torch.testing.assert_close(modes.norm(dim=1), torch.full((8,), 2 / 1.414))  # radius 1.414
+    else:
+        assert sorted({round(v, 4) for v in modes.flatten().tolist()}) == [-1.4144, -0.7072, 0.0, 0.7072, 1.4144]
+
+
+def test_toy_mixture_rejects_bad_input():
+    with pytest.raises(ValueError, match="target must be 'ring' or 'grid', got 'moons'"):
+        data.toy_mixture("moons")
+    with pytest.raises(TypeError, match="normalised must be True or False, got str"):
+        data.sample_grid(10, normalised="yes")
+
+
 def test_toy_samplers_do_not_touch_global_state():
     torch.manual_seed(0)
     expected = torch.rand(3)

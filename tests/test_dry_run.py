@@ -16,9 +16,6 @@ from gancourse import notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 LECTURES = sorted((ROOT / "notebooks").glob("*.ipynb"))
-# Lectures being reworked by the toy lectures' engineers: converted to train_steps/claim after that (what each
-# needs: docs/authoring.md, "Dry runs").
-TO_CONVERT = {"06", "07"}
 CELL_TIMEOUT = 900  # seconds: the gpu profile's sizes on one CPU thread
 
 
@@ -50,8 +47,6 @@ def outputs(nb) -> str:
 
 @pytest.mark.parametrize("path", LECTURES, ids=ids)
 def test_the_gpu_profile_runs_dry_on_a_cpu(path, checkpoints, monkeypatch):
-    if path.name[:2] in TO_CONVERT:
-        pytest.skip("converted after the toys rework (docs/authoring.md, 'Dry runs', says what it needs)")
     import os
 
     env = {**os.environ, "GANCOURSE_PROFILE": "gpu", "GANCOURSE_DRYRUN": "1", "GANCOURSE_CHECKPOINTS": str(checkpoints)}
@@ -62,9 +57,7 @@ def test_the_gpu_profile_runs_dry_on_a_cpu(path, checkpoints, monkeypatch):
 
 
 def test_the_dry_run_covers_every_lecture():
-    numbers = {p.name[:2] for p in LECTURES}
-    assert TO_CONVERT <= numbers, "a lecture to convert no longer exists: update TO_CONVERT"
-    assert len(numbers - TO_CONVERT) >= 7
+    assert [p.name[:2] for p in LECTURES] == [f"{i:02d}" for i in range(11)]
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "solutions").glob("*.ipynb")), ids=ids)

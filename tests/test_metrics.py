@@ -101,6 +101,32 @@ def test_blur_baselines_pass_the_one_sample_rule_and_fail_the_share_rule(target,
     assert 19 <= grid["modes_one_sample"] <= 25 and 0.015 < grid["high_quality"] < 0.03  # [-4.5, 4.5]^2: ~22/25, 2.2%
 
 
+@pytest.mark.parametrize("target, coverage", [("ring", metrics.ring_coverage), ("grid", metrics.grid_coverage)])
+def test_normalised_coverage_scales_modes_and_std_with_the_data(target, coverage):
+    divisor = data.NORMALISE[target]
+    gen = torch.Generator().manual_seed(7)
+    modes, std = data.toy_mixture(target)
+    x = data.sample_mixture(metrics.N_EVAL, modes, 3 * std, generator=gen)  # a third of the samples sharp
+    lost = torch.randint(len(modes) - 2, (len(x[::2]),), generator=gen)  # two modes left out
+    x[::2] = modes[lost] + 10 * std  # half the samples off their modes
+    plain, scaled = coverage(x), coverage(x / divisor, normalised=True)
+    for key in ("modes_captured", "modes_one_sample", "high_quality", "counts"):
+        assert scaled[key] == plain[key], key  # the rule reads distances in units of the std: scale-free
+    assert scaled["reverse_kl"] == pytest.approx(plain["reverse_kl"], abs=1e-12)
+    real = coverage(data.sample_ring(metrics.N_EVAL, seed=1, normalised=True) if target == "ring"
+                    else data.sample_grid(metrics.N_EVAL, seed=1, normalised=True), normalised=True)  # fmt: skip
+    assert real["modes_captured"] == real["n_modes"] and real["high_quality"] == pytest.approx(HQ_REAL, abs=0.01)
+    rows, rows_n = (
+        metrics.coverage_baselines(target, seed=3),
+        metrics.coverage_baselines(target, seed=3, normalised=True),
+    )
+    for name in rows:
+        assert rows_n[name]["modes_captured"] == rows[name]["modes_captured"], name
+        assert rows_n[name]["high_quality"] == pytest.approx(rows[name]["high_quality"], abs=2 / metrics.N_EVAL), name
+    half = metrics.baseline_samples(target, 100, seed=1, normalised=True)["uniform square"].abs().max()
+    assert half <= 1.125 * modes.abs().max() / divisor + 1e-6
+
+
 def test_capturing_every_mode_needs_a_quarter_of_the_samples_high_quality():
     gen = torch.Generator().manual_seed(0)
     for _ in range(20):

@@ -3,9 +3,17 @@ import pytest
 import torch
 from torch import nn
 
-from gancourse import data, defaults, nets
+from gancourse import data, defaults, ensemble, losses, nets
 from gancourse.train import train
-from gancourse.wasserstein import WeightClipping, WGANGPObjective, clip_weights_, gradient_penalty, interpolate
+from gancourse.wasserstein import (
+    R1Objective,
+    WeightClipping,
+    WGANGPObjective,
+    clip_weights_,
+    gradient_penalty,
+    interpolate,
+    r1_penalty,
+)
 
 
 def conv_critic(seed=0):
@@ -244,3 +252,125 @@ def test_defaults_are_the_papers():
     )
     assert defaults.WGAN_GP_IMAGES["gp_weight"] == 10.0 and defaults.WGAN_GP_TOYS["gp_weight"] == 0.1
     assert (defaults.WGAN["lr"], defaults.WGAN["n_critic"], defaults.WGAN["clip"]) == (5e-5, 5, 0.01)
+
+
+# ----------------------------------------------------------------------------- R1 and per-member penalty weights
+
+
+def linear_critic(w, b=0.3):
+    critic = nn.Sequential(nn.Flatten(), nn.Linear(w.numel(), 1), nn.Flatten(0))
+    with torch.no_grad():
+        critic[1].weight.copy_(w.reshape(1, -1))
+        critic[1].bias.fill_(b)
+    return critic
+
+
+def test_r1_on_a_linear_critic_is_the_squared_weight_norm_and_its_gradient_2w():
+    w = torch.tensor([1.5, -2.0, 0.5, 0.25])
+    critic = linear_critic(w)
+    x_real = torch.randn(9, 1, 2, 2, generator=torch.Generator().manual_seed(0))
+    r1 = r1_penalty(critic, x_real)
+    torch.testing.assert_close(r1, w.pow(2).sum())  # grad_x (w.x + b) = w at every x
+    (dw,) = torch.autograd.grad(r1, critic[1].weight)  # differentiable in the weights (double backward)
+    torch.testing.assert_close(dw, 2 * w.reshape(1, -1))
+
+
+def test_r1_matches_a_per_sample_computation_and_is_finite_at_zero():
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(5, 1, 8, 8, generator=g)
+    critic = conv_critic()
+    per_sample = []
+    for i in range(len(x)):
+        xi = x[i : i + 1].clone().requires_grad_(True)
+        (gi,) = torch.autograd.grad(critic(xi).sum(), xi)
+        per_sample.append(gi.pow(2).sum())
+    torch.testing.assert_close(r1_penalty(critic, x), torch.stack(per_sample).mean())
+    flat = mlp_critic()
+    with torch.no_grad():
+        flat[2].weight.zero_()
+    r1 = r1_penalty(flat, torch.randn(4, 2))
+    assert r1.item() == 0.0
+    grads = torch.autograd.grad(r1, list(flat.parameters()), allow_unused=True)
+    assert all(torch.isfinite(gr).all() for gr in grads if gr is not None)
+
+
+def test_r1_of_an_ensemble_is_one_penalty_per_member():
+    ws = [torch.tensor([1.0, 2.0]), torch.tensor([-0.5, 0.0]), torch.tensor([3.0, -1.0])]
+    critic = ensemble.stack([linear_critic(w) for w in ws])
+    x_real = torch.randn(3, 6, 2, generator=torch.Generator().manual_seed(1))  # (K, N, 2)
+    torch.testing.assert_close(r1_penalty(critic, x_real), torch.stack([w.pow(2).sum() for w in ws]))
+
+
+@pytest.mark.parametrize(
+    "x_real, error, match",
+    [
+        ([[0.0, 1.0]], TypeError, "x_real must be a torch.Tensor"),
+        (torch.zeros(0, 2), ValueError, r"non-empty batch \(N, ...\)"),
+        (torch.zeros(2), ValueError, r"non-empty batch"),
+    ],
+)
+def test_r1_rejects_a_bad_batch(x_real, error, match):
+    with pytest.raises(error, match=match):
+        r1_penalty(mlp_critic(), x_real)
+
+
+def test_r1_objective_adds_half_gamma_times_r1_to_the_gan_loss():
+    w = torch.tensor([0.8, -0.6])
+    critic = linear_critic(w)
+    g = torch.Generator().manual_seed(2)
+    x_real, x_fake = torch.randn(16, 2, generator=g), torch.randn(16, 2, generator=g)
+    loss, logged = R1Objective(gamma=4.0).d_loss(critic, x_real, x_fake)
+    gan = losses.d_loss(critic(x_real), critic(x_fake))
+    torch.testing.assert_close(loss, gan + 0.5 * 4.0 * w.pow(2).sum())
+    torch.testing.assert_close(logged["r1"], w.pow(2).sum())
+    assert R1Objective(gamma=0.0).d_loss(critic, x_real, x_fake)[0].item() == pytest.approx(gan.item())
+    fake_scores = critic(x_fake)
+    torch.testing.assert_close(R1Objective().g_loss(critic, x_fake, x_real), losses.g_loss_nonsaturating(fake_scores))
+
+
+@pytest.mark.parametrize(
+    "make, weights, uses_alpha",
+    [(lambda w: WGANGPObjective(w), [0.1, 1.0, 10.0], True), (lambda w: R1Objective(gamma=w), [0.0, 1.0, 10.0], False)],
+    ids=["gp_weight", "gamma"],
+)
+def test_per_member_weights_give_each_member_its_own_objective(make, weights, uses_alpha):
+    critics = [mlp_critic(seed) for seed in range(3)]
+    D = ensemble.stack(critics)
+    g = torch.Generator().manual_seed(4)
+    x_real, x_fake, alpha = torch.randn(3, 8, 2, generator=g), torch.randn(3, 8, 2, generator=g), torch.rand(3, 8)
+    loss, _ = make(weights).d_loss(D, x_real, x_fake, **({"alpha": alpha} if uses_alpha else {}))
+    assert loss.shape == (3,)
+    for k, (critic, w) in enumerate(zip(critics, weights)):
+        alone, _ = make(w).d_loss(critic, x_real[k], x_fake[k], **({"alpha": alpha[k]} if uses_alpha else {}))
+        torch.testing.assert_close(loss[k], alone)
+
+
+def test_per_member_weights_are_checked():
+    with pytest.raises(ValueError, match=r"gp_weight\[1\] must be"):
+        WGANGPObjective([0.1, -1.0])
+    with pytest.raises(TypeError, match=r"gamma\[0\] must be"):
+        R1Objective(gamma=["1"])
+    with pytest.raises(ValueError, match="empty list"):
+        WGANGPObjective([])
+    D = ensemble.stack([mlp_critic(0), mlp_critic(1)])
+    x = torch.randn(2, 4, 2)
+    with pytest.raises(ValueError, match="gp_weight has 3 values, one per member, but the critic is an ensemble of 2"):
+        WGANGPObjective([0.1, 1.0, 10.0]).d_loss(D, x, x)
+    with pytest.raises(ValueError, match="gamma has 2 values, one per member, but the critic is one critic"):
+        R1Objective(gamma=[1.0, 2.0]).d_loss(mlp_critic(), x[0], x[0])
+    assert repr(WGANGPObjective(10)) == "WGANGPObjective(gp_weight=10.0)"  # what checkpoints record
+    assert repr(WGANGPObjective([0.1, 10])) == "WGANGPObjective(gp_weight=[0.1, 10.0])"
+
+
+def test_an_ensemble_with_per_member_weights_trains_through_the_loop():
+    ring = data.sample_ring(512, seed=0, normalised=True)
+    for objective, n_critic, key in [
+        (WGANGPObjective([0.1, 10.0]), 2, "gp"),
+        (R1Objective(gamma=[0.1, 10.0]), 1, "r1"),
+    ]:
+        G, D = ensemble.stack_seeds(lambda: nets.toy_gan(hidden=16, depth=2), [0, 0])  # one start, two weights
+        run = train(G, D, ring, steps=4, n_critic=n_critic, objective=objective, batch_size=32, log_every=2,
+                    progress=False)  # fmt: skip
+        assert len(run.history[key]) == 2 and all(len(v) == 2 for v in run.history[key])
+        a, b = ensemble.unstack(D)
+        assert not torch.equal(a.head.weight, b.head.weight)  # the same start, other weights: other critics
