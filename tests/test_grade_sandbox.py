@@ -50,9 +50,12 @@ def test_inside_the_sandbox_only_the_scratch_folder_is_writable_and_nothing_is_r
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout)
     assert seen["scratch"] and not seen["package"]
-    scratch_root = [scratch.parts[2]] if scratch.is_relative_to("/tmp") else []  # the way to the scratch folder
-    kept_in_root = {p.parts[2] for p in sandbox._keep_paths() if p.is_relative_to("/root")}  # e.g. ~/.pyenv
-    assert seen["hidden"] == [] and seen["tmp"] == scratch_root and set(seen["home"] or []) <= kept_in_root
+    scratch_root = {scratch.parts[2]} if scratch.is_relative_to("/tmp") else set()  # the way to the scratch folder
+    kept = sandbox._keep_paths()  # the package and the interpreter: e.g. ~/.pyenv, or a clone of the course in /tmp
+    kept_in_tmp = {p.parts[2] for p in kept if p.is_relative_to("/tmp")}
+    kept_in_root = {p.parts[2] for p in kept if p.is_relative_to("/root")}
+    assert seen["hidden"] == [] and set(seen["home"] or []) <= kept_in_root
+    assert scratch_root <= set(seen["tmp"]) <= scratch_root | kept_in_tmp, seen["tmp"]
     assert seen["shadow"] == ""
     assert not seen["network"]
     assert seen["pid"] == 2 and seen["processes"] == [1, 2]  # bwrap's init and the probe: nothing of the host
