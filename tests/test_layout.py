@@ -147,7 +147,7 @@ def test_no_function_is_over_80_lines(name):
     assert not long, f"{name}: " + "; ".join(long)
 
 
-def test_the_checks_catch_what_they_describe(tmp_path, monkeypatch):
+def test_the_checks_catch_what_they_describe(tmp_path):
     """The rules above fail on a planted upward import, circle and long function (so they are not vacuous)."""
     assert layer("gancourse.data") < layer("gancourse.train") < layer("gancourse.metrics")
     planted = "def f():\n" + "    x = 1\n" * MAX_LINES + "    return x\n"
