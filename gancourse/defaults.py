@@ -38,6 +38,14 @@ WGAN_GP_TOYS = {
 # Adam(lr = 2e-4, beta1 = 0.5), batch 128, weights from N(0, 0.02).
 DCGAN = {"optimizer": "adam", "lr": 2e-4, "betas": (0.5, 0.999), "batch_size": 128, "init_std": 0.02}
 
+# Lecture 08's DCGAN on MNIST, per run profile: G and D widths and the batch (the gpu profile's is DCGAN's 128,
+# above). Lectures 09 and 10 train the same nets: budget(**DCGAN_MNIST["g_width"]) is this profile's width.
+DCGAN_MNIST = {
+    "g_width": {"fast": 16, "cpu": 32, "gpu": 128},
+    "d_width": {"fast": 8, "cpu": 16, "gpu": 64},
+    "batch_size": {"fast": 32, "cpu": 64, "gpu": DCGAN["batch_size"]},
+}
+
 # Lecture 10's conditional MNIST recipe (gancourse.conditional.mnist_recipe): AC-GAN (Odena et al. 2017,
 # an auxiliary classifier on D) on the course's DCGAN nets, with DCGAN's Adam (above) at batch 64; sizes
 # per run profile, chosen by measured conditional accuracy.
