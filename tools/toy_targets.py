@@ -1,9 +1,9 @@
-"""Issue #12's toy targets for WGAN-GP (λ = 0.1) with lecture 07's gpu-profile networks, one run per process.
+"""Issue #12's toy targets for WGAN-GP (λ = 0.1) with the paper's toy networks, one run per process.
 
-`python tools/toy_targets.py grid SEED [--steps N]` trains what notebooks/07_wgan_gp.ipynb's fit("WGAN-GP λ=0.1",
-...) trains in the gpu profile (ReLU MLPs of width 512, depth 3, Adam(1e-4, (0.5, 0.9)), batch 256, n_critic 5,
-50,000 data points resident on the device), for the issue's budgets (40,000 grid / 20,000 ring steps; the notebook
-now trains 24,000 / 10,000), and prints one JSON line per segment: modes, % high quality, seconds. The GPU machine
+`python tools/toy_targets.py grid SEED [--steps N]` trains what notebooks/07_wgan_gp.ipynb's gpu profile trained
+until 2026-12-02 (ReLU MLPs of width 512, depth 3, Adam(1e-4, (0.5, 0.9)), batch 256, n_critic 5, 50,000 data
+points resident on the device; the lecture now trains width 128 at lr 5e-4 in every profile), for the issue's
+budgets (40,000 grid / 20,000 ring steps), and prints one JSON line per segment: modes, % high quality, seconds. The GPU machine
 has no Jupyter; tools/gpu_session.sh starts the six runs of the target (grid and ring, seeds 0-2) at once.
 
 Two remedies for the oscillating high-quality share seen on the H100 (docs/benchmarks.md):
